@@ -1,6 +1,7 @@
 package tokenservice
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -82,8 +83,10 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes the admin API's form of a fault.
 func (f *Fault) UnmarshalJSON(b []byte) error {
 	var j faultJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("tokenservice: fault: %w", err)
 	}
 	var delay time.Duration
 	if j.Delay != "" {

@@ -257,9 +257,7 @@ func (s *Service) serveJWKS(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) serveSetFault(w http.ResponseWriter, r *http.Request) {
 	var f Fault
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBodyBytes)).Decode(&f); err != nil {
 		var maxErr *http.MaxBytesError
 		status := http.StatusBadRequest
 		if errors.As(err, &maxErr) {

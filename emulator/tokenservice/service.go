@@ -66,6 +66,7 @@ type Service struct {
 	ln         net.Listener
 	closeOnce  sync.Once
 	started    bool
+	closing    bool
 }
 
 // New validates cfg, fills in defaults and generates an RSA-2048 signing key with
@@ -133,10 +134,8 @@ func (s *Service) Start(addr string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	select {
-	case <-s.closed:
+	if s.closing {
 		return errors.New("tokenservice: service is closed")
-	default:
 	}
 	if s.started {
 		return errors.New("tokenservice: already started")
@@ -157,13 +156,15 @@ func (s *Service) Start(addr string) error {
 func (s *Service) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.closed)
 		s.mu.Lock()
+		s.closing = true
 		srv := s.srv
 		s.mu.Unlock()
+		// Connections first, so that a held request cannot slip out an answer.
 		if srv != nil {
 			err = srv.Close()
 		}
+		close(s.closed)
 	})
 	return err
 }
