@@ -333,7 +333,8 @@ func TestRedisAndAppShape(t *testing.T) {
 		{"main.bicep", "redisHost: redis.outputs.hostPort", "the app gets the database's host:port"},
 		{"main.bicep", "appPrincipalId: identity.outputs.principalId", "the access policy names the app's identity"},
 		{"main.bicep", "identityClientId: identity.outputs.clientId", "the app selects that identity"},
-		{"main.bicep", "tags: union(tags, { 'azd-service-name': 'api' })", "azd finds the app by service name"},
+		{"main.bicep", "serviceName: 'api'", "azd finds the app by its azure.yaml service name"},
+		{"app/function.bicep", "tags: union(tags, { 'azd-service-name': serviceName })", "the app, and only the app, carries azd-service-name"},
 		{"app/function.bicep", "runtime: { name: 'custom', version: '1.0' }", "a custom handler on Flex"},
 		{"app/function.bicep", "sku: { tier: 'FlexConsumption', name: 'FC1' }", "Flex Consumption"},
 		{"app/function.bicep", "type: 'UserAssigned'", "the app runs as the user-assigned identity"},
@@ -351,6 +352,17 @@ func TestRedisAndAppShape(t *testing.T) {
 		if !slices.ContainsFunc(f.Lines, func(l string) bool { return strings.TrimSpace(l) == c.line }) {
 			t.Errorf("infra/%s lacks the line %q (%s)", c.file, c.line, c.why)
 		}
+	}
+	tagged := 0
+	for _, f := range byPath {
+		for _, l := range f.Lines {
+			if l = strings.TrimSpace(l); !strings.HasPrefix(l, "//") && strings.Contains(l, "'azd-service-name'") {
+				tagged++
+			}
+		}
+	}
+	if tagged != 1 {
+		t.Errorf("azd-service-name is set in %d places; azd needs exactly one resource (the app) per service", tagged)
 	}
 	main := byPath["main.bicep"]
 	for _, policy := range []string{"'EnterpriseCluster'", "'OSSCluster'", "'NoCluster'"} {
@@ -380,7 +392,7 @@ func TestAzureYAML(t *testing.T) {
 	}
 	svc := "services." + services[0]
 	if services[0] != "api" {
-		t.Errorf("azure.yaml: the function service is %q; main.bicep tags the app azd-service-name 'api'", services[0])
+		t.Errorf("azure.yaml: the function service is %q; main.bicep passes serviceName 'api'", services[0])
 	}
 	for key, want := range map[string]string{
 		svc + ".language": "custom", // not go: azd's go targets the native worker and ships no function folders

@@ -114,7 +114,8 @@ module app './app/function.bicep' = {
     planName: '${abbrs.webServerFarms}${resourceToken}'
     appName: appName
     location: location
-    tags: union(tags, { 'azd-service-name': 'api' })
+    tags: tags
+    serviceName: 'api'
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name

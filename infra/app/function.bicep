@@ -8,8 +8,9 @@
 param planName string
 param appName string
 param location string
-@description('Must carry azd-service-name so that azd finds the deploy target.')
 param tags object
+@description('The azure.yaml service deployed here; azd finds the app by its azd-service-name tag.')
+param serviceName string
 param identityId string
 param identityClientId string
 param storageAccountName string
@@ -41,7 +42,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: appName
   location: location
-  tags: tags
+  // Only the app carries azd-service-name: azd refuses a tag that matches two resources.
+  tags: union(tags, { 'azd-service-name': serviceName })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
