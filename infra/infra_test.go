@@ -185,6 +185,16 @@ func TestAppSettingsMatchCode(t *testing.T) {
 		}
 	}
 
+	// pool.Config refuses more than one managed-identity selector.
+	selectors := 0
+	for _, name := range []string{"AZURE_CLIENT_ID", "REDIS_IDENTITY_RESOURCE_ID", "REDIS_IDENTITY_OBJECT_ID"} {
+		if _, ok := set[name]; ok {
+			selectors++
+		}
+	}
+	if selectors != 1 {
+		t.Errorf("%d managed-identity selectors are set; set only AZURE_CLIENT_ID", selectors)
+	}
 	// The handler and the host must use the same identity.
 	if a, b := set["AZURE_CLIENT_ID"], set["AzureWebJobsStorage__clientId"]; a.Value != b.Value {
 		t.Errorf("AZURE_CLIENT_ID (%s) and AzureWebJobsStorage__clientId (%s) name different identities", a.Value, b.Value)
