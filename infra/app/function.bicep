@@ -3,7 +3,8 @@
 //
 // appSettings holds one `{ name: 'X', value: ... }` per line: infra/infra_test.go reads
 // them that way and checks each name against the settings the Go code reads. Do not set
-// FUNCTIONS_WORKER_RUNTIME or FUNCTIONS_EXTENSION_VERSION: Flex rejects them.
+// FUNCTIONS_WORKER_RUNTIME or FUNCTIONS_EXTENSION_VERSION: they are deprecated on Flex,
+// which takes the runtime from functionAppConfig.runtime.
 
 param planName string
 param appName string
