@@ -11,12 +11,16 @@ import (
 // Mode is how the token endpoints fail, if at all.
 type Mode int
 
-// The failure modes of a Fault.
 const (
-	None      Mode = iota // answer normally
-	Status5xx             // answer with Fault.Status (default 500) and an empty body, as the real endpoint does in an outage
-	Refuse                // reset the connection without an answer, like an unreachable endpoint
-	Hang                  // never answer: block until the client gives up or the service closes
+	// None answers normally.
+	None Mode = iota
+	// Status5xx answers with Fault.Status (default 500) and an empty JSON-typed
+	// body, as the real endpoint does in an outage.
+	Status5xx
+	// Refuse resets the connection without an answer, like an unreachable endpoint.
+	Refuse
+	// Hang never answers: the request is held until the client gives up or the service closes.
+	Hang
 )
 
 var modeNames = map[Mode]string{None: "none", Status5xx: "5xx", Refuse: "refuse", Hang: "hang"}

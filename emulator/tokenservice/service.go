@@ -13,23 +13,35 @@ import (
 	"time"
 )
 
-// Defaults used for zero Config fields.
+// DefaultTenantID is the tenant (tid claim, issuer path) when Config.TenantID is empty.
+const DefaultTenantID = "72f988bf-0000-4000-8000-00000000f00d"
+
+// DefaultSystemClientID is the system-assigned identity's client ID when Config leaves it empty.
+const DefaultSystemClientID = "5a1e0000-0000-4000-8000-00000000c11e"
+
+// DefaultSystemObjectID is the system-assigned identity's object ID when Config leaves it empty.
+const DefaultSystemObjectID = "5a1e0000-0000-4000-8000-0000000000b1"
+
+// DefaultLifetime is the token lifetime when Config.Lifetime is zero.
+const DefaultLifetime = time.Hour
+
+// DefaultReuseFraction is the share of a token's lifetime during which the
+// endpoint hands it out again, when Config.ReuseFraction is zero.
+const DefaultReuseFraction = 0.5
+
+// DefaultAudience is the aud of correctly requested tokens when Config.Audience is empty.
+const DefaultAudience = "https://redis.azure.com"
+
 const (
-	DefaultTenantID       = "72f988bf-0000-4000-8000-00000000f00d"
-	DefaultSystemClientID = "5a1e0000-0000-4000-8000-00000000c11e"
-	DefaultSystemObjectID = "5a1e0000-0000-4000-8000-0000000000b1"
-	DefaultLifetime       = time.Hour
-	DefaultReuseFraction  = 0.5
-	DefaultAudience       = "https://redis.azure.com"
-	appServiceAPIVersion  = "2019-08-01"
-	appServiceTokenPath   = "/msi/token"
-	imdsTokenPath         = "/metadata/identity/oauth2/token"
-	identityHeaderName    = "X-IDENTITY-HEADER"
-	jwksWellKnownPath     = "/.well-known/jwks.json"
-	maxAdminBodyBytes     = 1 << 16
-	readHeaderTimeout     = 10 * time.Second
-	secretRandomBytes     = 24
-	keyIDRandomBytes      = 16
+	appServiceAPIVersion = "2019-08-01"
+	appServiceTokenPath  = "/msi/token"
+	imdsTokenPath        = "/metadata/identity/oauth2/token"
+	identityHeaderName   = "X-IDENTITY-HEADER"
+	jwksWellKnownPath    = "/.well-known/jwks.json"
+	maxAdminBodyBytes    = 1 << 16
+	readHeaderTimeout    = 10 * time.Second
+	secretRandomBytes    = 24
+	keyIDRandomBytes     = 16
 )
 
 // Config configures a Service. Zero values get documented defaults.

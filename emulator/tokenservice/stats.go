@@ -4,13 +4,20 @@ import "maps"
 
 // Error kinds counted in Stats.Errors.
 const (
-	ErrKindBadHeader       = "bad_header"       // X-IDENTITY-HEADER missing or wrong, or IMDS without Metadata: true
-	ErrKindBadRequest      = "bad_request"      // missing resource, unsupported api-version
-	ErrKindUnknownIdentity = "unknown_identity" // no such identity assigned (or the UnknownIdentity fault)
-	ErrKindFault5xx        = "fault_5xx"        // answered by the Status5xx fault
-	ErrKindFaultRefuse     = "fault_refuse"     // connection reset by the Refuse fault
-	ErrKindFaultHang       = "fault_hang"       // request held by the Hang fault
-	ErrKindInternal        = "internal"         // the service failed to sign a token
+	// ErrKindBadHeader counts a missing or wrong X-IDENTITY-HEADER, or IMDS without "Metadata: true".
+	ErrKindBadHeader = "bad_header"
+	// ErrKindBadRequest counts a missing resource or api-version, or an unsupported api-version.
+	ErrKindBadRequest = "bad_request"
+	// ErrKindUnknownIdentity counts requests for an identity the app does not have (or under the UnknownIdentity fault).
+	ErrKindUnknownIdentity = "unknown_identity"
+	// ErrKindFault5xx counts requests answered by the Status5xx fault.
+	ErrKindFault5xx = "fault_5xx"
+	// ErrKindFaultRefuse counts connections reset by the Refuse fault.
+	ErrKindFaultRefuse = "fault_refuse"
+	// ErrKindFaultHang counts requests held by the Hang fault.
+	ErrKindFaultHang = "fault_hang"
+	// ErrKindInternal counts tokens the service failed to sign.
+	ErrKindInternal = "internal"
 )
 
 // Stats are the service's counters since New.
