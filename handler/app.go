@@ -98,12 +98,18 @@ func (a *App) Functions() []Function {
 // mode h receives the client's request rebuilt from the invocation; in forwarded mode the request
 // itself. Route parameters are read with r.PathValue in both.
 func (a *App) HandleHTTP(name string, h http.Handler) {
+	if h == nil {
+		panic("handler: nil http.Handler for function " + name)
+	}
 	a.register(name, func(key string) { a.http[key] = h })
 }
 
 // HandleInvocation registers h as the payload-mode handler of function name (any trigger: timer,
 // queue, …).
 func (a *App) HandleInvocation(name string, h InvocationHandler) {
+	if h == nil {
+		panic("handler: nil InvocationHandler for function " + name)
+	}
 	a.register(name, func(key string) { a.invoke[key] = h })
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -106,7 +107,8 @@ func (a *App) invokeHTTP(ctx context.Context, w http.ResponseWriter, fn *Functio
 		resp.Outputs[fn.HTTPOutput] = out
 	}
 	writePayload(w, logger, resp)
-	logger.Info("invocation", "mode", "payload", "method", method, "status", out.StatusCode, "duration", time.Since(start))
+	status, _ := strconv.Atoi(out.StatusCode)
+	logger.Info("invocation", "mode", "payload", "method", method, "status", status, "duration", time.Since(start))
 }
 
 // invokeHandler runs an InvocationHandler and answers its Result.
