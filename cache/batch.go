@@ -1,0 +1,136 @@
+package cache
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/funcredis/funcredis/pool"
+	"github.com/redis/go-redis/v9"
+)
+
+// batchHandler serves POST cache-batch.
+type batchHandler struct {
+	st  *store
+	cfg Config
+}
+
+// NewBatch returns the handler of the cache-batch function (route cache-batch).
+func NewBatch(p *pool.Pool, cfg Config) http.Handler {
+	return &batchHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+}
+
+// BatchItem is one key of a batch answer. Value is set for a found UTF-8 value; a value that is
+// not valid UTF-8 is reported with Binary true and no Value (read it with GET).
+type BatchItem struct {
+	Key         string `json:"key"`
+	Found       bool   `json:"found"`
+	Value       string `json:"value,omitempty"`
+	Binary      bool   `json:"binary,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	ETag        string `json:"etag,omitempty"`
+	TTL         int64  `json:"ttl,omitempty"`
+	Created     bool   `json:"created,omitempty"`
+}
+
+// ServeHTTP implements http.Handler.
+func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeMethodNotAllowed(w, "POST")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxValueBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeTooLarge(w, h.cfg.MaxValueBytes)
+			return
+		}
+		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+		return
+	}
+	req, err := ParseBatch(body, h.cfg.MaxBatch, h.cfg.MaxTTL, h.cfg.MaxValueBytes)
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	var items []BatchItem
+	if len(req.Get) > 0 {
+		items, err = h.get(r, req.Get)
+	} else {
+		items, err = h.set(r, req.Set)
+	}
+	if err != nil {
+		writeRedisError(r.Context(), w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) {
+	ctx := r.Context()
+	type cmds struct {
+		val, ct *redis.StringCmd
+		ttl     *redis.DurationCmd
+	}
+	cs := make([]cmds, len(keys))
+	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cs[i] = cmds{p.Get(ctx, h.st.valueKey(k)), p.Get(ctx, h.st.typeKey(k)), p.PTTL(ctx, h.st.valueKey(k))}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	items := make([]BatchItem, len(keys))
+	for i, k := range keys {
+		e, ok, err := entryFrom(cs[i].val, cs[i].ct, cs[i].ttl)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = BatchItem{Key: k, Found: ok}
+		if !ok {
+			continue
+		}
+		items[i].ETag, items[i].ContentType = etag(e.value), e.contentType
+		items[i].TTL = int64((e.ttl + time.Second - 1) / time.Second)
+		if utf8.Valid(e.value) {
+			items[i].Value = string(e.value)
+		} else {
+			items[i].Binary = true
+		}
+	}
+	return items, nil
+}
+
+func (h *batchHandler) set(r *http.Request, sets []BatchSet) ([]BatchItem, error) {
+	ctx := r.Context()
+	res := make([]*redis.Cmd, len(sets))
+	// Load once so the pipeline can use EVALSHA (a Script in a pipeline does not retry NOSCRIPT).
+	if err := putScript.Load(ctx, h.st.rdb).Err(); err != nil {
+		return nil, err
+	}
+	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range sets {
+			ct := ""
+			if s.ContentType != "" {
+				ct, _ = parseContentType(s.ContentType) // validated by ParseBatch
+			}
+			res[i] = putScript.EvalSha(ctx, p, []string{h.st.valueKey(s.Key), h.st.typeKey(s.Key)},
+				s.Value, ct, (time.Duration(s.TTL) * time.Second).Milliseconds(), "", "")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	items := make([]BatchItem, len(sets))
+	for i, s := range sets {
+		n, _ := res[i].Int64()
+		items[i] = BatchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: n == 1, TTL: s.TTL}
+	}
+	return items, nil
+}

@@ -1,0 +1,225 @@
+package cache
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/funcredis/funcredis/pool"
+)
+
+// TTLHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
+// HEAD with the seconds left before the key expires.
+const TTLHeader = "X-Cache-TTL"
+
+// keyHandler serves GET, HEAD, PUT and DELETE on cache/{key}.
+type keyHandler struct {
+	st  *store
+	cfg Config
+}
+
+// New returns the handler of the cache function (route cache/{key}).
+func New(p *pool.Pool, cfg Config) http.Handler {
+	return &keyHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const allow = "GET, HEAD, PUT, DELETE"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
+	default:
+		writeMethodNotAllowed(w, allow)
+		return
+	}
+	key, err := ParseKey(r.PathValue("key"))
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		h.put(w, r, key)
+	case http.MethodDelete:
+		h.delete(w, r, key)
+	default:
+		h.get(w, r, key)
+	}
+}
+
+func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
+	e, ok, err := h.st.get(r.Context(), key)
+	if err != nil {
+		writeRedisError(r.Context(), w, err)
+		return
+	}
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "not-found", "no such key")
+		return
+	}
+	tag := etag(e.value)
+	hdr := w.Header()
+	hdr.Set("ETag", tag)
+	if e.ttl > 0 {
+		hdr.Set(TTLHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	ct := e.contentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	hdr.Set("Content-Type", ct)
+	hdr.Set("Content-Length", strconv.Itoa(len(e.value)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(e.value)
+	}
+}
+
+func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
+	ttlText := r.URL.Query().Get("ttl")
+	if ttlText == "" {
+		ttlText = r.Header.Get(TTLHeader)
+	}
+	ttl, err := ParseTTL(ttlText, h.cfg.MaxTTL)
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	cond, err := parseCondition(r.Header, true)
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	var ct string
+	if v := r.Header.Get("Content-Type"); v != "" {
+		if ct, err = parseContentType(v); err != nil {
+			writeProblem(w, http.StatusUnsupportedMediaType, "unsupported-media-type", "Content-Type is not a valid media type")
+			return
+		}
+	}
+	if r.ContentLength > h.cfg.MaxValueBytes {
+		writeTooLarge(w, h.cfg.MaxValueBytes)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxValueBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeTooLarge(w, h.cfg.MaxValueBytes)
+			return
+		}
+		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+		return
+	}
+	res, err := h.st.put(r.Context(), key, entry{value: body, contentType: ct, ttl: ttl}, cond)
+	if err != nil {
+		writeRedisError(r.Context(), w, err)
+		return
+	}
+	if res == 0 {
+		writeProblem(w, http.StatusPreconditionFailed, "precondition-failed", "the key's current state does not match If-Match or If-None-Match")
+		return
+	}
+	w.Header().Set("ETag", etag(body))
+	if res == 1 {
+		w.Header().Set("Location", r.URL.EscapedPath())
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *keyHandler) delete(w http.ResponseWriter, r *http.Request, key string) {
+	cond, err := parseCondition(r.Header, false)
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	res, err := h.st.del(r.Context(), key, cond)
+	if err != nil {
+		writeRedisError(r.Context(), w, err)
+		return
+	}
+	switch res {
+	case -1:
+		writeProblem(w, http.StatusPreconditionFailed, "precondition-failed", "the key's ETag does not match If-Match")
+	case 0:
+		if cond.mode != "" {
+			writeProblem(w, http.StatusPreconditionFailed, "precondition-failed", "the key does not exist")
+			return
+		}
+		writeProblem(w, http.StatusNotFound, "not-found", "no such key")
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// writeTooLarge answers 413.
+func writeTooLarge(w http.ResponseWriter, max int64) {
+	writeProblem(w, http.StatusRequestEntityTooLarge, "value-too-large", "the value is larger than "+strconv.FormatInt(max, 10)+" bytes (CACHE_MAX_VALUE_BYTES)")
+}
+
+// parseCondition reads If-Match (one strong ETag, or *) and, for writes, If-None-Match: *.
+func parseCondition(h http.Header, write bool) (condition, error) {
+	im, inm := strings.TrimSpace(h.Get("If-Match")), strings.TrimSpace(h.Get("If-None-Match"))
+	if im != "" && inm != "" {
+		return condition{}, badInput(400, "invalid-precondition", "send If-Match or If-None-Match, not both")
+	}
+	if inm != "" {
+		if !write || inm != "*" {
+			return condition{}, badInput(400, "invalid-precondition", "on writes If-None-Match must be *")
+		}
+		return condition{mode: "nx"}, nil
+	}
+	if im == "" {
+		return condition{}, nil
+	}
+	if im == "*" {
+		if !write {
+			return condition{mode: "match", sha1: ""}, badInput(400, "invalid-precondition", "If-Match on DELETE must be one ETag")
+		}
+		return condition{mode: "exists"}, nil
+	}
+	sum, ok := parseETag(im)
+	if !ok {
+		return condition{}, badInput(400, "invalid-precondition", "If-Match must be one strong ETag as returned by this API, or *")
+	}
+	return condition{mode: "match", sha1: sum}, nil
+}
+
+// parseETag returns the sha1 hex inside a strong ETag "\"<40 hex>\"".
+func parseETag(v string) (string, bool) {
+	inner, ok := strings.CutPrefix(v, `"`)
+	if !ok {
+		return "", false
+	}
+	inner, ok = strings.CutSuffix(inner, `"`)
+	if !ok || len(inner) != 40 {
+		return "", false
+	}
+	for i := 0; i < len(inner); i++ {
+		c := inner[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return inner, true
+}
+
+// etagListMatches reports whether an If-None-Match list names tag (weak comparison, or *).
+func etagListMatches(list, tag string) bool {
+	for _, v := range strings.Split(list, ",") {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+		if v == "*" || v == tag {
+			return true
+		}
+	}
+	return false
+}

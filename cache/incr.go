@@ -1,0 +1,53 @@
+package cache
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/funcredis/funcredis/pool"
+)
+
+// incrHandler serves POST cache/{key}/incr.
+type incrHandler struct{ st *store }
+
+// NewIncr returns the handler of the cache-incr function (route cache/{key}/incr): POST adds
+// ?by=n (default 1) to the integer at key, creating it at 0, and answers {"key","value"}.
+func NewIncr(p *pool.Pool, cfg Config) http.Handler {
+	return &incrHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeMethodNotAllowed(w, "POST")
+		return
+	}
+	key, err := ParseKey(r.PathValue("key"))
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	by, err := ParseIncrement(r.URL.Query().Get("by"))
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
+	n, err := h.st.rdb.IncrBy(r.Context(), h.st.valueKey(key), by).Result()
+	if err != nil {
+		if msg := err.Error(); strings.Contains(msg, "not an integer") || strings.Contains(msg, "overflow") {
+			writeProblem(w, http.StatusConflict, "not-an-integer", "the stored value is not a 64-bit integer, or the increment would overflow")
+			return
+		}
+		writeRedisError(r.Context(), w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"key": key, "value": n})
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/funcredis/funcredis/cache"
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/health"
+	"github.com/funcredis/funcredis/pool"
+)
+
+// settings are the functions' settings, read once by main.
+type settings struct {
+	Cache cache.Config
+}
+
+// register gives every function folder its handler. Add a new function here: one line per
+// folder, named as the folder is.
+func register(app *handler.App, p *pool.Pool, s settings) {
+	app.HandleHTTP("cache", cache.New(p, s.Cache))
+	app.HandleHTTP("cache-incr", cache.NewIncr(p, s.Cache))
+	app.HandleHTTP("cache-batch", cache.NewBatch(p, s.Cache))
+	app.HandleHTTP("health", health.New(p))
+}

@@ -1,0 +1,164 @@
+// Command handler is the Azure Functions custom handler: it reads the settings, builds the warm
+// Entra-authenticated Redis pool, and serves the functions on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT.
+//
+// A configuration error ends the process with exit code 1 and a message naming the setting on
+// stderr: the host restarts a process that fails, never one that exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/pool"
+	"github.com/kelseyhightower/envconfig"
+)
+
+// config is the process's own settings.
+type config struct {
+	WarmupTimeout time.Duration `envconfig:"WARMUP_TIMEOUT" default:"10s"`
+	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "handler: fatal:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts everything and serves until SIGTERM or SIGINT; any error it returns is fatal.
+func run() error {
+	var cfg config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	logger, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	var s settings
+	if err := envconfig.Process("", &s.Cache); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	if err := s.Cache.Validate(); err != nil {
+		return err
+	}
+	pcfg, err := pool.LoadConfig()
+	if err != nil {
+		return err
+	}
+	addr, err := listenAddr()
+	if err != nil {
+		return err
+	}
+	root, err := appRoot()
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	newCtx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
+	p, err := pool.New(newCtx, pcfg, pool.Options{Logger: logger})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("redis pool: %w", err)
+	}
+	defer p.Close()
+
+	ready := make(chan struct{})
+	go func() {
+		defer close(ready)
+		wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
+		defer cancel()
+		if err := p.Warm(wctx); err != nil {
+			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassName(err), "error", err)
+			return
+		}
+		logger.Info("pool warm", "state", p.Health().State)
+	}()
+
+	app, err := handler.New(handler.Options{Root: root, Logger: logger, Ready: ready, WarmupTimeout: cfg.WarmupTimeout})
+	if err != nil {
+		return fmt.Errorf("function folders under %s: %w", root, err)
+	}
+	register(app, p, s)
+	if err := app.Check(); err != nil {
+		return fmt.Errorf("function folders and handlers disagree: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "root", root)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for, writing to stdout.
+func newLogger(cfg config) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(cfg.LogFormat) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stdout, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stdout, opts)), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT %q: want json or text", cfg.LogFormat)
+}
+
+// listenAddr is 127.0.0.1 and FUNCTIONS_CUSTOMHANDLER_PORT, else FUNCTIONS_HTTPWORKER_PORT,
+// else 8080 for local runs.
+func listenAddr() (string, error) {
+	for _, name := range []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT"} {
+		if v := os.Getenv(name); v != "" {
+			var port int
+			if _, err := fmt.Sscanf(v, "%d", &port); err != nil || port < 1 || port > 65535 || fmt.Sprint(port) != v {
+				return "", fmt.Errorf("%s %q: want a port number", name, v)
+			}
+			return net.JoinHostPort("127.0.0.1", v), nil
+		}
+	}
+	return "127.0.0.1:8080", nil
+}
+
+// appRoot is FUNCTIONS_APP_ROOT_PATH, else the working directory.
+func appRoot() (string, error) {
+	if v := os.Getenv("FUNCTIONS_APP_ROOT_PATH"); v != "" {
+		return v, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("FUNCTIONS_APP_ROOT_PATH unset and no working directory: %w", err)
+	}
+	return wd, nil
+}

@@ -1,0 +1,36 @@
+// Package health is the health function (GET /api/health, anonymous): the pool's state, token
+// expiry and next refresh, connections and counters as JSON. pool.Health holds no secret.
+package health
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/pool"
+)
+
+// New returns the health function's handler. It answers 200 while the pool is ready or degraded
+// (serving) and 503 with Retry-After while it is starting or unavailable, so a load balancer or
+// uptime probe can use the status alone.
+func New(p *pool.Pool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType("method-not-allowed"), Status: http.StatusMethodNotAllowed})
+			return
+		}
+		h := p.Health()
+		status := http.StatusOK
+		if h.State == pool.StateStarting || h.State == pool.StateUnavailable {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "5")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		if r.Method == http.MethodGet {
+			_ = json.NewEncoder(w).Encode(h)
+		}
+	})
+}
