@@ -99,7 +99,10 @@ func exitText(code int) string {
 	return strconv.Itoa(code) + " (0x" + strconv.FormatInt(int64(code), 16) + ")"
 }
 
+// recordExit counts the exit and drops keep-alive connections to the dead process, so the
+// first call to its successor does not fail on a stale socket.
 func (h *Host) recordExit(p *proc) {
+	h.client.CloseIdleConnections()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Exits[p.exitCode]++
