@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,8 +18,14 @@ import (
 // TestEndToEndManagedIdentity: the real azidentity managed-identity
 // credential gets a token from the token service, and go-redis uses it over
 // TLS through the gateway, which verifies it with the service's JWKS.
+//
+// MSAL Go caches managed-identity tokens process-wide (by client ID), so
+// each run uses a user-assigned identity of its own; the system-assigned
+// identity would get a token cached from an earlier run, signed by an
+// earlier service's key.
 func TestEndToEndManagedIdentity(t *testing.T) {
-	ts, err := tokenservice.New(tokenservice.Config{})
+	id := tokenservice.Identity{ClientID: randomGUID(t), ObjectID: randomGUID(t)}
+	ts, err := tokenservice.New(tokenservice.Config{Identities: []tokenservice.Identity{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +51,12 @@ func TestEndToEndManagedIdentity(t *testing.T) {
 	if err := g.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	oid := ts.SystemAssigned().ObjectID
+	oid := id.ObjectID
 	if err := g.AssignPolicy(oid, "default"); err != nil {
 		t.Fatal(err)
 	}
 
-	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(id.ClientID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,4 +82,12 @@ func TestEndToEndManagedIdentity(t *testing.T) {
 	if s := g.Stats(); s.AuthOK == 0 {
 		t.Fatalf("stats = %+v", s)
 	}
+}
+
+func randomGUID(t testing.TB) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

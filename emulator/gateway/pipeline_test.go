@@ -87,3 +87,39 @@ func TestPipelineThroughGoRedis(t *testing.T) {
 		t.Fatalf("ReAuths = %d, want 2", s.ReAuths)
 	}
 }
+
+// TestRepliesThatCannotBeMatched covers AUTH inside MULTI (it runs at EXEC;
+// the expiry is not moved), CLIENT REPLY SKIP (from then on a verified AUTH
+// counts when forwarded) and a protocol error (answered by redis-server).
+func TestRepliesThatCannotBeMatched(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	token := e.signer.token(t, testOID, time.Hour)
+	c := dialRaw(t, e.g.Addr())
+	c.send("AUTH "+testOID+" "+token, "MULTI", "AUTH "+testOID+" "+token, "EXEC")
+	for _, want := range []string{"+OK\r\n", "+OK\r\n", "+QUEUED\r\n", "*1\r\n+OK\r\n"} {
+		if got := c.read(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if s := e.g.Stats(); s.AuthOK != 1 || s.ReAuths != 0 {
+		t.Fatalf("after MULTI: stats = %+v", s)
+	}
+	c.send("CLIENT REPLY SKIP", "PING", "AUTH "+testOID+" "+token, "GET missing")
+	for _, want := range []string{"+OK\r\n", "$-1\r\n"} {
+		if got := c.read(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if s := e.g.Stats(); s.AuthOK != 2 || s.ReAuths != 1 {
+		t.Fatalf("after CLIENT REPLY: stats = %+v", s)
+	}
+	bad := dialRaw(t, e.g.Addr())
+	bad.write([]byte("*1\r\n+GET\r\n"))
+	if got := bad.read(); !strings.HasPrefix(got, "-ERR Protocol error") {
+		t.Fatalf("protocol error = %q", got)
+	}
+	if !bad.closed() {
+		t.Fatal("open after a protocol error")
+	}
+}
