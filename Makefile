@@ -17,9 +17,11 @@ build:
 test: lint
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
-## run: build and start the whole local stack (token service, gateway, host emulator) on :7071
+## run: build and start the whole local stack (redis-server, token service, TLS gateway, host emulator) on :7071
+##      TOKEN_LIFETIME=90s shows refreshes live; RUN_FLAGS="-azure" uses REDIS_HOST and your az login instead
 run: build
-	$(GO) run ./cmd/localstack $(if $(TOKEN_LIFETIME),-token-lifetime $(TOKEN_LIFETIME))
+	$(GO) build -o bin/localstack ./cmd/localstack
+	exec ./bin/localstack $(if $(TOKEN_LIFETIME),-token-lifetime $(TOKEN_LIFETIME)) $(RUN_FLAGS)
 
 ## bench: measure the request path, cold start, rotations and failures; writes bench/results/
 bench: build
