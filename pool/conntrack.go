@@ -12,11 +12,20 @@ import (
 )
 
 // The connection tracker wraps every connection the pool dials. It watches
-// the AUTH (and HELLO … AUTH) commands go-redis and the pool write, and their
-// replies, so it knows until when each live connection is authenticated.
-// That is what lets the pool prove every connection was re-authenticated,
-// retire the ones that were not before the server would close them, and
-// count AUTH failures and connection drops (the seed's monitoring table).
+// the AUTH (and HELLO … AUTH) commands go-redis writes, and their replies, so
+// it knows until when each live connection is authenticated. After a new
+// token it re-authenticates each connection in line: the next write on the
+// connection is prefixed with AUTH <user> <token>, and the reply to that
+// AUTH — the next reply frame that is not a RESP3 push, since Redis answers
+// in order — is removed before go-redis reads. A busy connection thus needs
+// no extra round trip and never leaves go-redis's hands. Connections that
+// subscribed (pub/sub) are never touched this way: messages may arrive at
+// any time on them.
+//
+// The tracker also lets the pool prove every connection was
+// re-authenticated, retire the ones that were not before the server would
+// close them, and count AUTH failures and connection drops (the seed's
+// monitoring table).
 
 type tracker struct {
 	tokens func() (cur, prev *Token)
@@ -39,6 +48,21 @@ func (t *tracker) wrap(c net.Conn) net.Conn {
 	t.mu.Unlock()
 	t.dials.Add(1)
 	return tc
+}
+
+// reauth asks every live connection authenticated with an older token than
+// tok to re-authenticate with tok on its next write.
+func (t *tracker) reauth(tok *Token) {
+	cmd := authCommand(tok.BasicAuth())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		c.mu.Lock()
+		if !c.pubsub && !c.authUntil.IsZero() && c.authUntil.Before(tok.ExpiresOn) {
+			c.inject, c.injectTo = cmd, tok.ExpiresOn
+		}
+		c.mu.Unlock()
+	}
 }
 
 // stale counts live connections authenticated with a token that expires
@@ -106,8 +130,15 @@ type trackedConn struct {
 
 	mu        sync.Mutex
 	authUntil time.Time // expiry of the token this connection is authenticated with
-	pending   bool      // an AUTH was written; its reply is the next byte read
+	pending   bool      // go-redis wrote an AUTH/HELLO; its reply is the next byte read
 	pendingTo time.Time
+	inject    []byte    // AUTH to prefix to the next write (nil: none)
+	injectTo  time.Time // expiry of the token in inject
+	swallow   int       // injected AUTH replies still to remove from the stream
+	swallowTo time.Time
+	rbuf      []byte // bytes read while looking for an AUTH reply to remove
+	rest      []byte // bytes for go-redis that did not fit its last read
+	pubsub    bool   // the connection subscribed: never inject
 	retiredF  bool
 	closed    atomic.Bool
 }
@@ -119,37 +150,110 @@ func (c *trackedConn) staleBefore(exp time.Time) bool {
 }
 
 func (c *trackedConn) Write(b []byte) (int, error) {
-	if isAuthCommand(b) {
-		exp := c.t.expiryOf(b)
-		c.mu.Lock()
-		c.pending, c.pendingTo = true, exp
-		c.mu.Unlock()
+	out := b
+	c.mu.Lock()
+	switch name := firstBulk(b); {
+	case isAuthCommand(b):
+		c.pending, c.pendingTo = true, c.t.expiryOf(b)
+		c.inject = nil // go-redis authenticates this connection itself
+	case isSubscribe(name):
+		c.pubsub, c.inject = true, nil
+	case c.inject != nil && c.swallow == 0 && !c.pending:
+		out = append(append(make([]byte, 0, len(c.inject)+len(b)), c.inject...), b...)
+		c.swallow, c.swallowTo, c.inject = 1, c.injectTo, nil
 	}
-	n, err := c.Conn.Write(b)
+	c.mu.Unlock()
+	n, err := c.Conn.Write(out)
 	c.noteErr(err)
-	return n, err
+	if err == nil {
+		return len(b), nil
+	}
+	return max(0, n-(len(out)-len(b))), err
 }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		if len(c.rest) > 0 {
+			n := copy(b, c.rest)
+			c.rest = c.rest[n:]
+			c.mu.Unlock()
+			return n, nil
+		}
+		swallowing := c.swallow > 0
+		c.mu.Unlock()
+		if !swallowing {
+			return c.read(b)
+		}
+		n, err := c.Conn.Read(b)
+		c.noteErr(err)
+		if n > 0 {
+			c.removeAuthReply(b[:n])
+		}
+		c.mu.Lock()
+		more := len(c.rest) > 0
+		c.mu.Unlock()
+		if !more && err != nil {
+			return 0, err
+		}
+	}
+}
+
+// read is a plain read that notes the reply to go-redis's own AUTH/HELLO.
+func (c *trackedConn) read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.mu.Lock()
 		if c.pending {
 			c.pending = false
-			if b[0] == '-' {
-				c.t.authFailed.Add(1)
-			} else if !c.pendingTo.IsZero() {
-				if !c.authUntil.IsZero() {
-					c.t.reauths.Add(1)
-				}
-				c.authUntil = c.pendingTo
-				c.t.authOK.Add(1)
-			}
+			c.authReply(b[0], c.pendingTo)
 		}
 		c.mu.Unlock()
 	}
 	c.noteErr(err)
 	return n, err
+}
+
+// authReply records the reply to an AUTH: its first byte is '-' on failure.
+// c.mu must be held.
+func (c *trackedConn) authReply(first byte, to time.Time) {
+	if first == '-' {
+		c.t.authFailed.Add(1)
+		return
+	}
+	if to.IsZero() {
+		return
+	}
+	if !c.authUntil.IsZero() {
+		c.t.reauths.Add(1)
+	}
+	c.authUntil = to
+	c.t.authOK.Add(1)
+}
+
+// removeAuthReply takes bytes just read while an injected AUTH reply is due.
+// It removes that reply (the first frame that is not a RESP3 push) and
+// queues everything else for go-redis in c.rest.
+func (c *trackedConn) removeAuthReply(data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf := append(c.rbuf, data...)
+	c.rbuf = nil
+	for c.swallow > 0 {
+		n := frameLen(buf)
+		if n == 0 {
+			c.rbuf = append([]byte(nil), buf...) // incomplete: wait for more
+			return
+		}
+		if buf[0] == '>' { // a push before our reply: it is go-redis's
+			c.rest = append(c.rest, buf[:n]...)
+		} else {
+			c.swallow--
+			c.authReply(buf[0], c.swallowTo)
+		}
+		buf = buf[n:]
+	}
+	c.rest = append(c.rest, buf...)
 }
 
 // noteErr counts a connection drop: an I/O error the pool did not cause.
@@ -209,6 +313,16 @@ func isAuthCommand(b []byte) bool {
 		return true
 	case len(name) == 5 && bytes.EqualFold(name, []byte("hello")):
 		return bytes.Contains(bytes.ToLower(b[:min(len(b), 64)]), []byte("auth"))
+	}
+	return false
+}
+
+// isSubscribe reports whether a command name puts a connection in pub/sub mode.
+func isSubscribe(name []byte) bool {
+	for _, s := range []string{"subscribe", "psubscribe", "ssubscribe"} {
+		if bytes.EqualFold(name, []byte(s)) {
+			return true
+		}
 	}
 	return false
 }

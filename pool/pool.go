@@ -297,14 +297,16 @@ func (p *Pool) reauthLoop() {
 	}
 }
 
-// reauthenticate brings every connection from old's token to tok: it sends
-// AUTH on idle connections it borrows (in passes, until none is left on an
-// older token or no pass makes progress), then at old's deadline closes
-// whatever still carries an older token.
+// reauthenticate brings every connection from old's token to tok: each
+// connection re-authenticates in line with its next command (see the
+// tracker); idle connections are borrowed and PINGed so that they have a
+// next command (in passes, until none is left on an older token or no pass
+// makes progress); at old's deadline whatever still carries an older token
+// (pub/sub, connections held idle outside the pool) is closed.
 func (p *Pool) reauthenticate(old, tok *Token) {
 	_, deadline := plan(old, p.cfg.RefreshRatio)
 	interval := clamp(old.Lifetime()/200, 10*time.Millisecond, 5*time.Second)
-	user, pw := tok.BasicAuth()
+	p.tracker.reauth(tok)
 	idle := 0
 	for pass := 0; ; pass++ {
 		stale := p.tracker.stale(tok.ExpiresOn)
@@ -326,8 +328,7 @@ func (p *Pool) reauthenticate(old, tok *Token) {
 		} else {
 			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.ReadTimeout+p.cfg.WriteTimeout)
 			_ = p.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
-				n := max(int(c.PoolStats().IdleConns), 1)
-				return borrow(ctx, c, n, func(cn *redis.Conn) error { return cn.AuthACL(ctx, user, pw).Err() })
+				return borrow(ctx, c, int(c.PoolStats().IdleConns), func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
 			})
 			cancel()
 			if p.tracker.stale(tok.ExpiresOn) < stale {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -332,4 +333,34 @@ func TestTokenNeverPrintsItself(t *testing.T) {
 	assert.NotContains(t, buf.String(), "secret-token-value")
 	assert.NotContains(t, tok.String(), "secret-token-value")
 	assert.True(t, errors.Is(classed(ErrTokenExpired, nil), ErrTokenExpired))
+}
+
+// The heap does not grow across 1000 rotations with subscribed listeners.
+func TestProviderHeapAcross1000Rotations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestProvider(t, &fakeCred{life: 2 * time.Second}) // JWT exp has whole seconds
+		var unsub []func() error
+		for range 20 {
+			_, u, err := p.Subscribe(&listener{})
+			require.NoError(t, err)
+			unsub = append(unsub, u)
+		}
+		time.Sleep(150 * time.Second) // warm: ~100 rotations
+		heap := func() uint64 {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			return m.HeapAlloc
+		}
+		before, n0 := heap(), p.Status().TokensAcquired
+		time.Sleep(1600 * time.Second)
+		rotations := p.Status().TokensAcquired - n0
+		after := heap()
+		t.Logf("rotations=%d heap before=%d after=%d", rotations, before, after)
+		assert.GreaterOrEqual(t, rotations, int64(1000))
+		assert.Less(t, int64(after)-int64(before), int64(1<<20), "heap growth")
+		for _, u := range unsub {
+			u()
+		}
+	})
 }
