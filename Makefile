@@ -23,6 +23,11 @@ run: build
 	$(GO) build -o bin/localstack ./cmd/localstack
 	exec ./bin/localstack $(if $(TOKEN_LIFETIME),-token-lifetime $(TOKEN_LIFETIME)) $(RUN_FLAGS)
 
+## new-function: scaffold <NAME>/ from template/ (TRIGGER=http|timer, default http) and register it in cmd/handler
+new-function:
+	@test -n "$(NAME)" || { echo "usage: make new-function NAME=my-func TRIGGER=http|timer"; exit 2; }
+	$(GO) run ./template -name '$(NAME)' -trigger '$(or $(TRIGGER),http)'
+
 ## bench: measure the request path, cold start, rotations and failures; writes bench/results/
 bench: build
 	$(GO) run ./bench $(if $(QUICK),-quick)
