@@ -5,11 +5,13 @@ import (
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/health"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/ratelimit"
 )
 
 // settings are the functions' settings, read once by main.
 type settings struct {
-	Cache cache.Config
+	Cache     cache.Config
+	RateLimit ratelimit.Config
 }
 
 // register gives every function folder its handler. Add a new function here: one line per
@@ -19,4 +21,5 @@ func register(app *handler.App, p *pool.Pool, s settings) {
 	app.HandleHTTP("cache-incr", cache.NewIncr(p, s.Cache))
 	app.HandleHTTP("cache-batch", cache.NewBatch(p, s.Cache))
 	app.HandleHTTP("health", health.New(p))
+	app.HandleHTTP("ratelimit", ratelimit.New(p, s.RateLimit))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/funcredis/funcredis/cache"
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/ratelimit"
 )
 
 // TestRegistryMatchesFolders builds the registry exactly like main and checks it against the
@@ -21,7 +22,7 @@ func TestRegistryMatchesFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	register(app, p, settings{Cache: cache.DefaultConfig()})
+	register(app, p, settings{Cache: cache.DefaultConfig(), RateLimit: ratelimit.DefaultConfig()})
 	if err := app.Check(); err != nil {
 		t.Fatal(err)
 	}

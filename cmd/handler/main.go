@@ -55,6 +55,12 @@ func run() error {
 	if err := s.Cache.Validate(); err != nil {
 		return err
 	}
+	if err := envconfig.Process("", &s.RateLimit); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	if err := s.RateLimit.Validate(); err != nil {
+		return err
+	}
 	pcfg, err := pool.LoadConfig()
 	if err != nil {
 		return err
