@@ -183,7 +183,7 @@ func parseCondition(h http.Header, write bool) (condition, error) {
 	}
 	if im == "*" {
 		if !write {
-			return condition{mode: "match", sha1: ""}, badInput(400, "invalid-precondition", "If-Match on DELETE must be one ETag")
+			return condition{}, badInput(400, "invalid-precondition", "If-Match on DELETE must be one ETag")
 		}
 		return condition{mode: "exists"}, nil
 	}
