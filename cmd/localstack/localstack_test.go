@@ -310,3 +310,14 @@ func comm(pid int) string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
 	return strings.TrimSpace(string(b))
 }
+
+func TestLogHandlerUnwrapsHandlerLines(t *testing.T) {
+	var b strings.Builder
+	log := newLogger(&b)
+	log.Info(`{"level":"INFO","msg":"token acquired"}`, "category", "Host.Function.Console", "pid", 7)
+	log.Info("stopping")
+	want := "handler| {\"level\":\"INFO\",\"msg\":\"token acquired\"}\n"
+	if got := b.String(); !strings.HasPrefix(got, want) || !strings.Contains(got, "msg=stopping") {
+		t.Errorf("log =\n%s\nwant the handler's line unquoted, then the stack's own line", got)
+	}
+}

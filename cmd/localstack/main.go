@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger(os.Stderr)
 	if o.azure {
 		return runAzure(ctx, o, stdout, log)
 	}
@@ -60,7 +61,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer s.Close()
 	if o.handler {
-		if err := s.startHost(ctx, o, s.exports, log); err != nil {
+		env := s.exports
+		if o.tokenLifetime < time.Hour {
+			// Short tokens are asked for to watch refreshes: the pool logs each one at debug.
+			env = append(env[:len(env):len(env)], setting{"LOG_LEVEL", "debug"})
+			s.notes = append(s.notes, "tokens live "+o.tokenLifetime.String()+": the handler logs every refresh (LOG_LEVEL=debug); "+
+				"/api/health shows token_expires_on, reauthentications and connection_drops")
+		}
+		if err := s.startHost(ctx, o, env, log); err != nil {
 			return err
 		}
 	}

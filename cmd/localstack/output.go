@@ -33,7 +33,7 @@ func printCurls(w io.Writer, o options, base string) {
 	}
 	fmt.Fprintln(w, "# try (Ctrl-C stops everything):")
 	if has("cache") {
-		fmt.Fprintf(w, "curl -i -X PUT --data 'hello from funcredis' %s/api/cache/greeting\n", base)
+		fmt.Fprintf(w, "curl -i -X PUT -H 'Content-Type: text/plain' --data 'hello from funcredis' %s/api/cache/greeting\n", base)
 		fmt.Fprintf(w, "curl -i %s/api/cache/greeting\n", base)
 		fmt.Fprintf(w, "curl -i -X DELETE %s/api/cache/greeting\n", base)
 	}
