@@ -85,33 +85,7 @@ func TestExportsWork(t *testing.T) {
 					t.Errorf("no export %s", name)
 				}
 			}
-			for k, v := range exports {
-				t.Setenv(k, v)
-			}
-			// One warm-up connection: go-redis v9.23 races on its shared
-			// options when several connections fail the maint-notifications
-			// handshake at once (pool.Warm dials MinIdleConns concurrently).
-			t.Setenv("REDIS_MIN_IDLE_CONNS", "1")
-			cfg, err := pool.LoadConfig()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			p, err := pool.New(ctx, cfg, pool.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			if err := p.Warm(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Client().Set(ctx, "localstack:k", "v", time.Minute).Err(); err != nil {
-				t.Fatal(err)
-			}
-			if got, err := p.Client().Get(ctx, "localstack:k").Result(); err != nil || got != "v" {
-				t.Fatalf("GET = %q, %v", got, err)
-			}
+			p := poolFromExports(t, exports)
 
 			var stats struct {
 				Tokens struct {
@@ -130,6 +104,103 @@ func TestExportsWork(t *testing.T) {
 				t.Errorf("run returned %v after cancel", err)
 			}
 		})
+	}
+}
+
+// poolFromExports sets the exports in the environment, builds a pool from
+// it as the handler does, and checks a SET and GET through it.
+func poolFromExports(t *testing.T, exports map[string]string) *pool.Pool {
+	t.Helper()
+	for k, v := range exports {
+		t.Setenv(k, v)
+	}
+	// One warm-up connection: go-redis v9.23 races on its shared options
+	// when several connections fail the maint-notifications handshake at
+	// once (pool.Warm dials MinIdleConns concurrently).
+	t.Setenv("REDIS_MIN_IDLE_CONNS", "1")
+	cfg, err := pool.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := pool.New(ctx, cfg, pool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Client().Set(ctx, "localstack:k", "v", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Client().Get(ctx, "localstack:k").Result(); err != nil || got != "v" {
+		t.Fatalf("GET = %q, %v", got, err)
+	}
+	return p
+}
+
+// TestExistingRedis puts the gateway in front of a Redis the user runs,
+// with and without a password.
+func TestExistingRedis(t *testing.T) {
+	for _, pw := range []string{"backend-secret", ""} {
+		t.Run("password="+strconv.FormatBool(pw != ""), func(t *testing.T) {
+			srv := redistest.MustReal(t, redistest.Options{Password: pw})
+			// Tokens under 5 minutes: MSAL keeps managed-identity tokens in a
+			// process-wide cache and would hand a 1h token of an earlier
+			// subtest's token service (another signing key) to this one.
+			exports, stop := startRun(t, "-handler=false", "-token-lifetime=30s", "-redis-addr", srv.Addr, "-redis-password", pw)
+			if exports["REDIS_AUTH"] != "entra" || exports["REDIS_HOST"] == srv.Addr {
+				t.Errorf("exports = %v, want Entra through the gateway", exports)
+			}
+			poolFromExports(t, exports).Close()
+			if err := stop(); err != nil {
+				t.Error(err)
+			}
+			// The user's server outlives the stack.
+			if err := pingRedis(srv.Addr, pw); err != nil {
+				t.Errorf("existing Redis after stop: %v", err)
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"-handler=false", "-redis-addr", "127.0.0.1:1"}, io.Discard); err == nil {
+		t.Error("an unreachable -redis-addr was accepted")
+	}
+}
+
+// TestEmbeddedFallback hides redis-server: the stack says so and serves
+// miniredis without the gateway.
+func TestEmbeddedFallback(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-handler=false", "-token-lifetime=30s"}, pw); pw.Close() }()
+	sc := bufio.NewScanner(pr)
+	var notes []string
+	exports := map[string]string{}
+	for sc.Scan() && sc.Text() != "ready" {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "# "); ok {
+			notes = append(notes, n)
+		}
+		if rest, ok := strings.CutPrefix(line, "export "); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			exports[k] = strings.Trim(v, "'")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if len(notes) == 0 || !strings.Contains(notes[0], "miniredis") {
+		t.Errorf("notes = %q, want the fallback said plainly", notes)
+	}
+	if exports["REDIS_AUTH"] != "none" || exports["REDIS_TLS"] != "false" {
+		t.Errorf("exports = %v, want REDIS_AUTH=none without TLS", exports)
+	}
+	poolFromExports(t, exports).Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
 	}
 }
 
