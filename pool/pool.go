@@ -233,6 +233,13 @@ func (p *Pool) warm(ctx context.Context) error {
 		}
 	}
 	return p.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
+		// The first connection goes through the client itself: go-redis
+		// v9.23 settles its maintenance-notifications mode on the first
+		// handshake by writing the options that every Conn() shares, without
+		// a common lock; initializing several Conn()s first is a data race.
+		if err := c.Ping(ctx).Err(); err != nil {
+			return err
+		}
 		return borrow(ctx, c, p.cfg.MinIdleConns, func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
 	})
 }
