@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -139,6 +140,7 @@ type trackedConn struct {
 	rbuf      []byte // bytes read while looking for an AUTH reply to remove
 	rest      []byte // bytes for go-redis that did not fit its last read
 	pubsub    bool   // the connection subscribed: never inject
+	inMulti   bool   // a MULTI is open: an AUTH now would be queued, not run
 	retiredF  bool
 	closed    atomic.Bool
 }
@@ -152,15 +154,24 @@ func (c *trackedConn) staleBefore(exp time.Time) bool {
 func (c *trackedConn) Write(b []byte) (int, error) {
 	out := b
 	c.mu.Lock()
-	switch name := firstBulk(b); {
+	name := firstBulk(b)
+	switch {
 	case isAuthCommand(b):
 		c.pending, c.pendingTo = true, c.t.expiryOf(b)
 		c.inject = nil // go-redis authenticates this connection itself
 	case isSubscribe(name):
 		c.pubsub, c.inject = true, nil
-	case c.inject != nil && c.swallow == 0 && !c.pending:
+	case c.inject != nil && c.swallow == 0 && !c.pending && !c.inMulti && !endsMulti(name):
 		out = append(append(make([]byte, 0, len(c.inject)+len(b)), c.inject...), b...)
 		c.swallow, c.swallowTo, c.inject = 1, c.injectTo, nil
+	}
+	// A transaction written in one piece (go-redis's TxPipeline) leaves no
+	// MULTI open; one written command by command (MULTI on a Conn) does.
+	switch {
+	case bytes.EqualFold(name, []byte("multi")):
+		c.inMulti = !containsFold(b, "\r\nexec\r\n") && !containsFold(b, "\r\ndiscard\r\n")
+	case endsMulti(name):
+		c.inMulti = false
 	}
 	c.mu.Unlock()
 	n, err := c.Conn.Write(out)
@@ -315,6 +326,16 @@ func isAuthCommand(b []byte) bool {
 		return bytes.Contains(bytes.ToLower(b[:min(len(b), 64)]), []byte("auth"))
 	}
 	return false
+}
+
+// endsMulti reports whether a command name ends a transaction.
+func endsMulti(name []byte) bool {
+	return bytes.EqualFold(name, []byte("exec")) || bytes.EqualFold(name, []byte("discard"))
+}
+
+// containsFold reports whether b contains the ASCII string s, ignoring case.
+func containsFold(b []byte, s string) bool {
+	return bytes.Contains(b, []byte(s)) || bytes.Contains(bytes.ToUpper(b), []byte(strings.ToUpper(s)))
 }
 
 // isSubscribe reports whether a command name puts a connection in pub/sub mode.
