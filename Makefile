@@ -28,9 +28,9 @@ new-function:
 	@test -n "$(NAME)" || { echo "usage: make new-function NAME=my-func TRIGGER=http|timer"; exit 2; }
 	$(GO) run ./template -name '$(NAME)' -trigger '$(or $(TRIGGER),http)'
 
-## bench: the Go benchmarks that exist so far (the full harness of issue 6 is not built yet)
+## bench: the benchmark harness (bench/README.md): results in bench/results/latest.{json,md}; QUICK=1: reduced set, bench/results/quick.{json,md}
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime $(if $(QUICK),200x,2s) ./...
+	$(GO) run ./bench $(if $(QUICK),-quick)
 
 ## package: linux/amd64 static binary + host.json + function folders in dist/ (what azd deploys)
 package:

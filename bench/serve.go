@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/funcredis/funcredis/pool"
+	"github.com/redis/go-redis/v9"
+)
+
+// The -serve modes: other servers the bench compares bin/handler with, run as their own process
+// (this program re-executed) so each server has a process to itself, as bin/handler does.
+const (
+	// serveBaseline is (b): the smallest reasonable net/http + go-redis handler: one client built
+	// at start with a token fetched once, no auth, validation, metrics or logs.
+	serveBaseline = "baseline"
+	// servePerInvocation is what users write instead: every request builds a credential, fetches
+	// a token, builds a client, runs its command and closes the client.
+	servePerInvocation = "perinvocation"
+)
+
+// serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
+func serve(mode string) error {
+	tlsConf, err := tlsFromEnv()
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	switch mode {
+	case serveBaseline:
+		rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_HOST"), Username: os.Getenv("REDIS_USERNAME"),
+			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
+		defer rdb.Close()
+		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+			v, err := rdb.Get(r.Context(), "cache:"+r.PathValue("key")).Bytes()
+			writeValue(w, v, err)
+		})
+		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+			b, err := io.ReadAll(r.Body)
+			if err == nil {
+				err = rdb.Set(r.Context(), "cache:"+r.PathValue("key"), b, 0).Err()
+			}
+			if err != nil {
+				http.Error(w, "redis error", http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	case servePerInvocation:
+		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+			v, err := getPerInvocation(r.Context(), tlsConf, "cache:"+r.PathValue("key"))
+			writeValue(w, v, err)
+		})
+	default:
+		return fmt.Errorf("-serve %q: want %s or %s", mode, serveBaseline, servePerInvocation)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return srv.Serve(ln)
+}
+
+// getPerInvocation is the serverless anti-pattern: a new credential, a token request, a new
+// client (TLS dial and AUTH) and a Close, for one GET.
+func getPerInvocation(ctx context.Context, tlsConf *tls.Config, key string) ([]byte, error) {
+	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("credential: %w", err)
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{pool.DefaultScope}})
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_HOST"), Username: os.Getenv("REDIS_USERNAME"),
+		Password: tok.Token, TLSConfig: tlsConf})
+	defer rdb.Close()
+	return rdb.Get(ctx, key).Bytes()
+}
+
+// writeValue answers a GET: the bytes, 404 for a missing key, 503 for a Redis error.
+func writeValue(w http.ResponseWriter, v []byte, err error) {
+	switch {
+	case errors.Is(err, redis.Nil):
+		http.Error(w, "not found", http.StatusNotFound)
+	case err != nil:
+		http.Error(w, "redis error", http.StatusServiceUnavailable)
+	default:
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(v)
+	}
+}
+
+// tlsFromEnv trusts REDIS_TLS_CA_FILE (the gateway's CA).
+func tlsFromEnv() (*tls.Config, error) {
+	ca, err := os.ReadFile(os.Getenv("REDIS_TLS_CA_FILE"))
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return nil, errors.New("REDIS_TLS_CA_FILE: no certificate")
+	}
+	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/funcredis/funcredis/emulator/host"
+	"github.com/redis/go-redis/v9"
+)
+
+// The warm-path targets, in report order.
+const (
+	targetDirect   = "a0 go-redis → redis-server"
+	targetRaw      = "a go-redis → gateway"
+	targetBaseline = "b baseline handler"
+	targetHandler  = "c bin/handler forwarded"
+	targetPayload  = "d host → bin/handler payload"
+	targetPerInvoc = "per-invocation handler"
+)
+
+// opKinds are the warm-path operations.
+var opKinds = []string{"GET small", "GET 64KiB", "PUT small", "PUT 64KiB"}
+
+// cell is the median of a target's trials for one operation and concurrency.
+type cell struct {
+	Op       string  `json:"op"`
+	Conc     int     `json:"concurrency"`
+	Target   string  `json:"target"`
+	Trials   int     `json:"trials"`
+	RPS      float64 `json:"rps"`
+	P50us    float64 `json:"p50_us"`
+	P99us    float64 `json:"p99_us"`
+	Failed   int     `json:"failed"`   // over every trial
+	Requests int     `json:"requests"` // over every trial
+}
+
+// ratio compares (c) with another target for one operation and concurrency.
+type ratio struct {
+	Op      string  `json:"op"`
+	Conc    int     `json:"concurrency"`
+	Versus  string  `json:"versus"`
+	RPS     float64 `json:"rps_ratio"` // c / other
+	P50     float64 `json:"p50_ratio"` // c / other
+	P50Diff float64 `json:"p50_diff_us"`
+}
+
+// warmTargets are the running servers and clients of item 1 (and item 2's anti-pattern).
+type warmTargets struct {
+	direct, raw *redis.Client
+	baseline    *proc
+	handler     *proc
+	perInvoc    *proc
+	host        *host.Host
+	c           *clientSet
+}
+
+// clientSet is one HTTP client per target, so connection pools never mix.
+type clientSet struct{ baseline, handler, payload, perInvoc, probe *http.Client }
+
+func newClientSet() *clientSet {
+	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
+}
+
+// startWarmTargets starts (a0), (a), (b), (c), (d) and the per-invocation handler, all warm.
+func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error) {
+	t := &warmTargets{c: newClientSet()}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	t.direct = s.backendClient(0)
+	if t.raw, err = s.gatewayClient(0); err != nil {
+		return nil, err
+	}
+	self, err := selfPath()
+	if err != nil {
+		return nil, err
+	}
+	tok, _, err := s.ts.Token(s.oid)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+s.oid, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
+		return nil, err
+	}
+	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+s.oid), "-serve", servePerInvocation); err != nil {
+		return nil, err
+	}
+	if t.handler, err = startProc(s.dir, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo)); err != nil {
+		return nil, err
+	}
+	for _, p := range []*proc{t.baseline, t.perInvoc, t.handler} {
+		if _, err := p.waitReady(ctx, t.c.probe); err != nil {
+			return nil, err
+		}
+	}
+	root, err := s.payloadRoot()
+	if err != nil {
+		return nil, err
+	}
+	off := false
+	t.host, err = host.New(host.Config{Root: root, Addr: "127.0.0.1:0", Env: s.handlerEnv(), Forwarding: &off,
+		InitTimeout: 20 * time.Second, FunctionTimeout: 20 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	if err := t.host.Start(ctx); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	for _, c := range []*redis.Client{t.direct, t.raw} {
+		if err := c.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("ping: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Close stops every target.
+func (t *warmTargets) Close() {
+	if t.host != nil {
+		_ = t.host.Close()
+	}
+	for _, p := range []*proc{t.baseline, t.handler, t.perInvoc} {
+		p.stop()
+	}
+	for _, c := range []*redis.Client{t.direct, t.raw} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
+
+// op returns the request of kind for target.
+func (t *warmTargets) op(target, kind string) op {
+	key, value := keySmall, valueSmall
+	if kind == "GET 64KiB" || kind == "PUT 64KiB" {
+		key, value = keyLarge, valueLarge
+	}
+	get := kind == "GET small" || kind == "GET 64KiB"
+	httpOp := func(c *http.Client, base string) op {
+		if get {
+			return httpGet(c, base+"/api/cache/"+key)
+		}
+		return httpPut(c, base+"/api/cache/put-"+key, value)
+	}
+	switch target {
+	case targetDirect, targetRaw:
+		rdb := t.direct
+		if target == targetRaw {
+			rdb = t.raw
+		}
+		if get {
+			return redisGet(rdb, "cache:"+key)
+		}
+		return redisSet(rdb, "cache:put-"+key, value)
+	case targetBaseline:
+		return httpOp(t.c.baseline, t.baseline.url())
+	case targetHandler:
+		return httpOp(t.c.handler, t.handler.url())
+	case targetPayload:
+		return httpOp(t.c.payload, t.host.URL())
+	case targetPerInvoc:
+		return httpOp(t.c.perInvoc, t.perInvoc.url())
+	}
+	panic("unknown target " + target)
+}
+
+// measure runs trials of dur for each target at conc, rotating the order each trial so no target
+// always runs first, and returns one cell per target (medians).
+func measure(ctx context.Context, t *warmTargets, targets []string, kind string, conc, trials int, dur time.Duration) []cell {
+	rps := map[string][]float64{}
+	p50 := map[string][]float64{}
+	p99 := map[string][]float64{}
+	failed := map[string]int{}
+	reqs := map[string]int{}
+	for i := range trials {
+		for j := range targets {
+			name := targets[(i+j)%len(targets)]
+			l := drive(ctx, conc, dur, 0, t.op(name, kind))
+			st := summarize(l.samples, l.elapsed)
+			rps[name] = append(rps[name], st.RPS)
+			p50[name] = append(p50[name], st.P50us)
+			p99[name] = append(p99[name], st.P99us)
+			failed[name] += st.Failed
+			reqs[name] += st.Requests
+		}
+	}
+	var out []cell
+	for _, name := range targets {
+		out = append(out, cell{Op: kind, Conc: conc, Target: name, Trials: trials,
+			RPS: median(rps[name]), P50us: median(p50[name]), P99us: median(p99[name]), Failed: failed[name], Requests: reqs[name]})
+	}
+	return out
+}
+
+// warmResults are items 1 and 2.
+type warmResults struct {
+	Cells       []cell  `json:"cells"`
+	Ratios      []ratio `json:"ratios"`
+	AntiPattern []cell  `json:"anti_pattern"`
+	// AntiPatternTokenRequests counts the token service's requests during item 2 (MSAL caches
+	// managed-identity tokens process-wide, so not every invocation reaches the endpoint).
+	AntiPatternTokenRequests int64 `json:"anti_pattern_token_requests"`
+	AntiPatternInvocations   int   `json:"anti_pattern_invocations"`
+}
+
+// runWarm measures items 1 and 2.
+func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
+	var res warmResults
+	t, err := startWarmTargets(ctx, s)
+	if err != nil {
+		return res, err
+	}
+	defer t.Close()
+	all := []string{targetDirect, targetRaw, targetBaseline, targetHandler, targetPayload}
+	// Warm every connection pool once at the highest concurrency.
+	for _, name := range all {
+		for _, kind := range opKinds {
+			drive(ctx, 50, cfg.warmup, 0, t.op(name, kind))
+		}
+	}
+	for _, conc := range []int{1, 50} {
+		for _, kind := range opKinds {
+			cells := measure(ctx, t, all, kind, conc, cfg.trials, cfg.trialDur)
+			res.Cells = append(res.Cells, cells...)
+			by := map[string]cell{}
+			for _, c := range cells {
+				by[c.Target] = c
+			}
+			c := by[targetHandler]
+			for _, other := range []string{targetBaseline, targetRaw} {
+				o := by[other]
+				res.Ratios = append(res.Ratios, ratio{Op: kind, Conc: conc, Versus: other,
+					RPS: c.RPS / o.RPS, P50: c.P50us / o.P50us, P50Diff: c.P50us - o.P50us})
+			}
+			logf("warm %-9s c=%-2d  a0 %.0f/s  a %.0f/s  b %.0f/s  c %.0f/s  d %.0f/s  (c/b %.2f, p50 c %.0fµs b %.0fµs)",
+				kind, conc, by[targetDirect].RPS, by[targetRaw].RPS, by[targetBaseline].RPS, c.RPS, by[targetPayload].RPS,
+				c.RPS/by[targetBaseline].RPS, c.P50us, by[targetBaseline].P50us)
+		}
+	}
+	before := s.ts.Stats().Requests
+	for _, conc := range []int{1, 50} {
+		cells := measure(ctx, t, []string{targetHandler, targetPerInvoc}, "GET small", conc, cfg.trials, cfg.trialDur)
+		res.AntiPattern = append(res.AntiPattern, cells...)
+		res.AntiPatternInvocations += cells[1].Requests
+		logf("anti-pattern c=%-2d  handler %.0f/s  per-invocation %.0f/s", conc, cells[0].RPS, cells[1].RPS)
+	}
+	res.AntiPatternTokenRequests = s.ts.Stats().Requests - before
+	return res, nil
+}
