@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcredis/funcredis/emulator/redisserver"
 	"github.com/funcredis/funcredis/internal/redistest"
 	"github.com/funcredis/funcredis/pool"
 )
@@ -74,7 +75,7 @@ func readExports(sc *bufio.Scanner) (map[string]string, error) {
 // the handler does: pool.LoadConfig from the environment, the real azidentity
 // managed-identity credential, go-redis through the TLS gateway.
 func TestExportsWork(t *testing.T) {
-	if !redistest.Available() {
+	if !redisserver.Installed() {
 		t.Skip("needs redis-server: without it localstack serves miniredis without the gateway")
 	}
 	for _, tls := range []bool{true, false} {
@@ -159,7 +160,7 @@ func TestExistingRedis(t *testing.T) {
 				t.Error(err)
 			}
 			// The user's server outlives the stack.
-			if err := pingRedis(srv.Addr, pw); err != nil {
+			if err := redisserver.Ping(srv.Addr, pw); err != nil {
 				t.Errorf("existing Redis after stop: %v", err)
 			}
 		})
@@ -236,7 +237,7 @@ func TestFlagErrors(t *testing.T) {
 // its process group (as a terminal's Ctrl-C does), and checks that it exits
 // and that no child process it started remains.
 func TestSignalLeavesNoProcess(t *testing.T) {
-	if !redistest.Available() {
+	if !redisserver.Installed() {
 		t.Skip("needs redis-server")
 	}
 	dir := t.TempDir()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/funcredis/funcredis/emulator/gateway"
 	"github.com/funcredis/funcredis/emulator/host"
+	"github.com/funcredis/funcredis/emulator/redisserver"
 	"github.com/funcredis/funcredis/emulator/tokenservice"
 )
 
@@ -27,7 +28,7 @@ const (
 
 // stack is everything localstack runs. Fields are nil for parts not started.
 type stack struct {
-	backend *backend
+	backend *redisserver.Server
 	tokens  *tokenservice.Service
 	gateway *gateway.Gateway
 	admin   *http.Server
@@ -58,10 +59,10 @@ func startEmulators(ctx context.Context, o options, log *slog.Logger) (_ *stack,
 		if pw == "" {
 			pw = os.Getenv("REDIS_BACKEND_PASSWORD")
 		}
-		if err := pingRedis(o.redisAddr, pw); err != nil {
+		if err := redisserver.Ping(o.redisAddr, pw); err != nil {
 			return nil, fmt.Errorf("existing Redis at %s (-redis-addr): %w", o.redisAddr, err)
 		}
-		s.backend = &backend{Addr: o.redisAddr, Password: pw}
+		s.backend = &redisserver.Server{Addr: o.redisAddr, Password: pw}
 		if pw == "" {
 			s.notes = append(s.notes, "the Redis at "+o.redisAddr+" has no password: clients that dial it directly skip Entra; only the gateway enforces it")
 		}
