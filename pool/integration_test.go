@@ -99,8 +99,13 @@ func TestIntegrationRotationUnderLoad(t *testing.T) {
 		t.Skip("rotations take real time")
 	}
 	st := newEntraStack(t, 3*time.Second, true)
+	start := time.Now()
 	p := newPool(t, st.config())
+	_, err := p.TokenProvider().Token(context.Background())
+	require.NoError(t, err)
+	tokenWait := time.Since(start)
 	require.NoError(t, p.Warm(context.Background()))
+	t.Logf("cold start: first token after %s, warm (%d connections PINGed) after %s", tokenWait, st.config().MinIdleConns, time.Since(start))
 
 	deadline := time.Now().Add(2 * time.Minute)
 	ok, failed := load(t, p.Client(), 16, func() bool {
