@@ -40,7 +40,7 @@ var (
 	}
 	quickConfig = config{
 		trials: 3, coldTrials: 3, failoverTrials: 1,
-		trialDur: 200 * time.Millisecond, warmup: 100 * time.Millisecond,
+		trialDur: 150 * time.Millisecond, warmup: 100 * time.Millisecond,
 		shortLifetime: 3 * time.Second, rotationDur: 12 * time.Second,
 		outageLifetime: 4 * time.Second, recoverTail: 4 * time.Second,
 		memRequests: 30_000, memLifetime: 2 * time.Second, memRotDur: 10 * time.Second,

@@ -47,12 +47,13 @@ func (r *results) markdown() string {
 			p("| %s | %d | %s | %.0f | %.0f | %.0f | %d |", c.Op, c.Conc, c.Target, c.RPS, c.P50us, c.P99us, c.Failed)
 		}
 		p("")
-		p("Ratios of (c) bin/handler to (b) the baseline and (a) raw go-redis through the gateway:")
+		p("Ratios (x / y): (c) to (b) and to (a) are the targets' figures; b-tx / b is what the product's Redis commands cost over a plain")
+		p("GET/SET, c-quiet / b-tx what the handler framework (routing, validation, headers, pool wrapper) costs, c / c-quiet what one info log line per request costs.")
 		p("")
-		p("| Operation | Conc. | versus | throughput c/x | p50 c/x | p50 c − x (µs) |")
-		p("|---|---:|---|---:|---:|---:|")
+		p("| Operation | Conc. | x | y | throughput x/y | p50 x/y | p50 x − y (µs) |")
+		p("|---|---:|---|---|---:|---:|---:|")
 		for _, x := range r.Warm.Ratios {
-			p("| %s | %d | %s | %.2f | %.2f | %+.0f |", x.Op, x.Conc, x.Versus, x.RPS, x.P50, x.P50Diff)
+			p("| %s | %d | %s | %s | %.2f | %.2f | %+.0f |", x.Op, x.Conc, x.Of, x.Versus, x.RPS, x.P50, x.P50Diff)
 		}
 	}
 	if len(r.Warm.AntiPattern) > 0 {
@@ -112,11 +113,11 @@ func (r *results) markdown() string {
 		p("")
 		p("GET small at concurrency 8; each outage starts right after the handler received a new token.")
 		p("")
-		p("| Outage | lifetime (s) | token left at start (s) | outage (s) | requests | failed | first failure after (s) | recovered after outage end (ms) | closed by expiry |")
-		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| Outage | lifetime (s) | token left at start (s) | outage (s) | requests | failed | first failure after (s) | unavailable (ms) | recovered after outage end (ms) | closed by expiry |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, o := range r.Outages {
-			p("| %s | %.0f | %.1f | %.1f | %d | %d | %.1f | %.0f | %d |", o.Kind, o.LifetimeS, o.RemainingS, o.OutageS, o.Requests, o.Failed,
-				o.FirstFailS, o.RecoverMs, o.Gateway.ClosedTokenExpired)
+			p("| %s | %.0f | %.1f | %.1f | %d | %d | %.1f | %.0f | %.0f | %d |", o.Kind, o.LifetimeS, o.RemainingS, o.OutageS, o.Requests, o.Failed,
+				o.FirstFailS, o.UnavailableMs, o.RecoverMs, o.Gateway.ClosedTokenExpired)
 		}
 	}
 	if f := r.Failover; f.Acked > 0 {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/funcredis/funcredis/pool"
@@ -44,7 +43,6 @@ func startProc(dir, name, path string, env []string, args ...string) (*proc, err
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(env, "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &proc{name: name, cmd: cmd, port: port, exited: make(chan struct{}), log: f}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {

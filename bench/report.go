@@ -101,7 +101,7 @@ func (r *results) evaluate(ran func(string) bool) []target {
 			target{Name: "(c) p50 ≤ 1.1 × (b) at concurrency 1", Want: "≤ 1.10 for every operation", Met: true}
 		var thrGot, p50Got []string
 		for _, x := range r.Warm.Ratios {
-			if x.Versus != targetBaseline {
+			if x.Of != targetHandler || x.Versus != targetBaseline {
 				continue
 			}
 			if x.Conc == 50 {

@@ -78,7 +78,7 @@ func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, err
 	defer p.stop()
 	h0, err := health(ctx, c, p.url())
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("%w (handler log: %s)", err, p.tail())
 	}
 	gw0, ts0 := s.gw.Stats(), s.ts.Stats()
 	stop := make(chan struct{})
@@ -210,16 +210,18 @@ func runIdleBurst(ctx context.Context, s *stack, cfg config) (idleResult, error)
 
 // outageResult is item 6 for one outage of the identity endpoint.
 type outageResult struct {
-	Kind        string  `json:"kind"` // "short" or "long"
-	LifetimeS   float64 `json:"token_lifetime_s"`
-	RemainingS  float64 `json:"remaining_lifetime_at_start_s"`
-	OutageS     float64 `json:"outage_s"`
-	Requests    int     `json:"requests"`
-	Failed      int     `json:"failed"`
-	FirstFailS  float64 `json:"first_failure_after_start_s,omitempty"`
-	RecoverMs   float64 `json:"recover_ms"` // end of the outage → end of the last failed request (0: none failed after it)
-	Gateway     gwDelta `json:"gateway"`
-	TokenFailed int64   `json:"handler_token_failures"`
+	Kind       string  `json:"kind"` // "short" or "long"
+	LifetimeS  float64 `json:"token_lifetime_s"`
+	RemainingS float64 `json:"remaining_lifetime_at_start_s"`
+	OutageS    float64 `json:"outage_s"`
+	Requests   int     `json:"requests"`
+	Failed     int     `json:"failed"`
+	FirstFailS float64 `json:"first_failure_after_start_s,omitempty"`
+	RecoverMs  float64 `json:"recover_ms"` // end of the outage → first success after the last failure (0: none failed)
+	// UnavailableMs is first failure → first success after the last failure.
+	UnavailableMs float64 `json:"unavailable_ms"`
+	Gateway       gwDelta `json:"gateway"`
+	TokenFailed   int64   `json:"handler_token_failures"`
 }
 
 // runOutages measures item 6: the token endpoint answers 500 for less than the token's remaining
@@ -283,8 +285,17 @@ func runOutages(ctx context.Context, s *stack, cfg config) ([]outageResult, erro
 			}
 		}
 		if !firstFail.IsZero() {
+			var firstOK time.Time // the first success after the last failure
+			for _, sm := range l.samples {
+				if at := l.t0.Add(sm.start + sm.lat); sm.ok && at.After(lastFail) && (firstOK.IsZero() || at.Before(firstOK)) {
+					firstOK = at
+				}
+			}
 			r.FirstFailS = firstFail.Sub(start).Seconds()
-			r.RecoverMs = max(0, ms(lastFail.Sub(end)))
+			if !firstOK.IsZero() {
+				r.RecoverMs = max(0, ms(firstOK.Sub(end)))
+				r.UnavailableMs = ms(firstOK.Sub(firstFail))
+			}
 		}
 		r.Gateway = deltaOf(gw0, s.gw.Stats())
 		r.TokenFailed = h1.Counters.TokenFailures - h.Counters.TokenFailures

@@ -16,6 +16,8 @@ const (
 	targetDirect   = "a0 go-redis → redis-server"
 	targetRaw      = "a go-redis → gateway"
 	targetBaseline = "b baseline handler"
+	targetBaseTx   = "b-tx baseline, product's Redis commands"
+	targetQuiet    = "c-quiet bin/handler, LOG_LEVEL=warn"
 	targetHandler  = "c bin/handler forwarded"
 	targetPayload  = "d host → bin/handler payload"
 	targetPerInvoc = "per-invocation handler"
@@ -39,11 +41,12 @@ type cell struct {
 
 // ratio compares (c) with another target for one operation and concurrency.
 type ratio struct {
+	Of      string  `json:"of"`
 	Op      string  `json:"op"`
 	Conc    int     `json:"concurrency"`
 	Versus  string  `json:"versus"`
-	RPS     float64 `json:"rps_ratio"` // c / other
-	P50     float64 `json:"p50_ratio"` // c / other
+	RPS     float64 `json:"rps_ratio"` // of / versus
+	P50     float64 `json:"p50_ratio"` // of / versus
 	P50Diff float64 `json:"p50_diff_us"`
 }
 
@@ -51,17 +54,19 @@ type ratio struct {
 type warmTargets struct {
 	direct, raw *redis.Client
 	baseline    *proc
+	baseTx      *proc
 	handler     *proc
+	quiet       *proc
 	perInvoc    *proc
 	host        *host.Host
 	c           *clientSet
 }
 
 // clientSet is one HTTP client per target, so connection pools never mix.
-type clientSet struct{ baseline, handler, payload, perInvoc, probe *http.Client }
+type clientSet struct{ baseline, baseTx, handler, quiet, payload, perInvoc, probe *http.Client }
 
 func newClientSet() *clientSet {
-	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
+	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
 }
 
 // startWarmTargets starts (a0), (a), (b), (c), (d) and the per-invocation handler, all warm.
@@ -87,13 +92,19 @@ func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error)
 	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+s.oid, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
 		return nil, err
 	}
+	if t.baseTx, err = startProc(s.dir, "baseline-tx", self, s.handlerEnv("REDIS_USERNAME="+s.oid, "REDIS_PASSWORD="+tok), "-serve", serveBaselineTx); err != nil {
+		return nil, err
+	}
+	if t.quiet, err = startProc(s.dir, "handler-quiet", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo, "LOG_LEVEL=warn")); err != nil {
+		return nil, err
+	}
 	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+s.oid), "-serve", servePerInvocation); err != nil {
 		return nil, err
 	}
 	if t.handler, err = startProc(s.dir, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo)); err != nil {
 		return nil, err
 	}
-	for _, p := range []*proc{t.baseline, t.perInvoc, t.handler} {
+	for _, p := range []*proc{t.baseline, t.baseTx, t.perInvoc, t.handler, t.quiet} {
 		if _, err := p.waitReady(ctx, t.c.probe); err != nil {
 			return nil, err
 		}
@@ -124,7 +135,7 @@ func (t *warmTargets) Close() {
 	if t.host != nil {
 		_ = t.host.Close()
 	}
-	for _, p := range []*proc{t.baseline, t.handler, t.perInvoc} {
+	for _, p := range []*proc{t.baseline, t.baseTx, t.handler, t.quiet, t.perInvoc} {
 		p.stop()
 	}
 	for _, c := range []*redis.Client{t.direct, t.raw} {
@@ -159,8 +170,12 @@ func (t *warmTargets) op(target, kind string) op {
 		return redisSet(rdb, "cache:put-"+key, value)
 	case targetBaseline:
 		return httpOp(t.c.baseline, t.baseline.url())
+	case targetBaseTx:
+		return httpOp(t.c.baseTx, t.baseTx.url())
 	case targetHandler:
 		return httpOp(t.c.handler, t.handler.url())
+	case targetQuiet:
+		return httpOp(t.c.quiet, t.quiet.url())
 	case targetPayload:
 		return httpOp(t.c.payload, t.host.URL())
 	case targetPerInvoc:
@@ -216,7 +231,7 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 		return res, err
 	}
 	defer t.Close()
-	all := []string{targetDirect, targetRaw, targetBaseline, targetHandler, targetPayload}
+	all := []string{targetDirect, targetRaw, targetBaseline, targetBaseTx, targetHandler, targetQuiet, targetPayload}
 	// Warm every connection pool once at the highest concurrency.
 	for _, name := range all {
 		for _, kind := range opKinds {
@@ -232,10 +247,11 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 				by[c.Target] = c
 			}
 			c := by[targetHandler]
-			for _, other := range []string{targetBaseline, targetRaw} {
-				o := by[other]
-				res.Ratios = append(res.Ratios, ratio{Op: kind, Conc: conc, Versus: other,
-					RPS: c.RPS / o.RPS, P50: c.P50us / o.P50us, P50Diff: c.P50us - o.P50us})
+			for _, pair := range [][2]string{{targetHandler, targetBaseline}, {targetHandler, targetRaw},
+				{targetBaseTx, targetBaseline}, {targetQuiet, targetBaseTx}, {targetHandler, targetQuiet}} {
+				x, o := by[pair[0]], by[pair[1]]
+				res.Ratios = append(res.Ratios, ratio{Of: pair[0], Op: kind, Conc: conc, Versus: pair[1],
+					RPS: x.RPS / o.RPS, P50: x.P50us / o.P50us, P50Diff: x.P50us - o.P50us})
 			}
 			logf("warm %-9s c=%-2d  a0 %.0f/s  a %.0f/s  b %.0f/s  c %.0f/s  d %.0f/s  (c/b %.2f, p50 c %.0fµs b %.0fµs)",
 				kind, conc, by[targetDirect].RPS, by[targetRaw].RPS, by[targetBaseline].RPS, c.RPS, by[targetPayload].RPS,
