@@ -1,8 +1,7 @@
 // Package redisserver starts private Redis servers on loopback for the local
 // stack, the tests and the benchmark: a real redis-server on a free port
-// (password in a 0600 config file, not on the command line; no persistence;
-// killed by the kernel if its parent dies), or the embedded miniredis when
-// no redis-server is installed.
+// (password in a 0600 config file, not on the command line; no persistence),
+// or the embedded miniredis when no redis-server is installed.
 package redisserver
 
 import (
