@@ -71,23 +71,15 @@ func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) {
 	ctx := r.Context()
-	type cmds struct {
-		val, ct *redis.StringCmd
-		ttl     *redis.DurationCmd
-	}
-	cs := make([]cmds, len(keys))
-	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cs[i] = cmds{p.Get(ctx, h.st.valueKey(k)), p.Get(ctx, h.st.typeKey(k)), p.PTTL(ctx, h.st.valueKey(k))}
-		}
-		return nil
+	cs, err := pipelineScript(ctx, h.st.rdb, getScript, len(keys), func(p redis.Pipeliner, i int) *redis.Cmd {
+		return getScript.EvalSha(ctx, p, []string{h.st.valueKey(keys[i]), h.st.typeKey(keys[i])})
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
 		return nil, err
 	}
 	items := make([]BatchItem, len(keys))
 	for i, k := range keys {
-		e, ok, err := entryFrom(cs[i].val, cs[i].ct, cs[i].ttl)
+		e, ok, err := entryFrom(cs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -108,21 +100,14 @@ func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) 
 
 func (h *batchHandler) set(r *http.Request, sets []BatchSet) ([]BatchItem, error) {
 	ctx := r.Context()
-	res := make([]*redis.Cmd, len(sets))
-	// Load once so the pipeline can use EVALSHA (a Script in a pipeline does not retry NOSCRIPT).
-	if err := putScript.Load(ctx, h.st.rdb).Err(); err != nil {
-		return nil, err
-	}
-	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, s := range sets {
-			ct := ""
-			if s.ContentType != "" {
-				ct, _ = parseContentType(s.ContentType) // validated by ParseBatch
-			}
-			res[i] = putScript.EvalSha(ctx, p, []string{h.st.valueKey(s.Key), h.st.typeKey(s.Key)},
-				s.Value, ct, (time.Duration(s.TTL) * time.Second).Milliseconds(), "", "")
+	res, err := pipelineScript(ctx, h.st.rdb, putScript, len(sets), func(p redis.Pipeliner, i int) *redis.Cmd {
+		s := sets[i]
+		ct := ""
+		if s.ContentType != "" {
+			ct, _ = parseContentType(s.ContentType) // validated by ParseBatch
 		}
-		return nil
+		return putScript.EvalSha(ctx, p, []string{h.st.valueKey(s.Key), h.st.typeKey(s.Key)},
+			s.Value, ct, (time.Duration(s.TTL) * time.Second).Milliseconds(), "", "")
 	})
 	if err != nil {
 		return nil, err

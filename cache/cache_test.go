@@ -243,3 +243,18 @@ func TestRedisDownIs503(t *testing.T) {
 		t.Fatalf("got %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
 }
+
+// A server that forgot the scripts (restart, failover) still serves batches:
+// the pipeline loads them on NOSCRIPT and runs once more.
+func TestBatchAfterScriptFlush(t *testing.T) {
+	f := newFixture(t)
+	for _, body := range []string{`{"set":[{"key":"f1","value":"one"}]}`, `{"get":["f1"]}`} {
+		if err := f.rdb.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		res, b := f.do(t, "POST", "/api/cache-batch", body)
+		if res.StatusCode != 200 || !bytes.Contains(b, []byte(`"f1"`)) {
+			t.Fatalf("%s after SCRIPT FLUSH: %d %s", body, res.StatusCode, b)
+		}
+	}
+}

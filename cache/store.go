@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"mime"
 	"time"
 
@@ -46,6 +47,16 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `)
 
+// getScript reads a value, its content type and its remaining TTL in one
+// atomic command (cheaper than MULTI/GET/GET/PTTL/EXEC). KEYS: value, content
+// type. Returns nil when the key does not exist, else {value, type or nil,
+// PTTL in ms}.
+var getScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {v, redis.call('GET', KEYS[2]), redis.call('PTTL', KEYS[1])}
+`)
+
 // store is the Redis side of the cache functions.
 type store struct {
 	rdb    redis.UniversalClient
@@ -73,35 +84,55 @@ func etag(value []byte) string {
 
 // get reads a key; ok is false when it does not exist.
 func (s *store) get(ctx context.Context, key string) (e entry, ok bool, err error) {
-	var val *redis.StringCmd
-	var ct *redis.StringCmd
-	var ttl *redis.DurationCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		val = p.Get(ctx, s.valueKey(key))
-		ct = p.Get(ctx, s.typeKey(key))
-		ttl = p.PTTL(ctx, s.valueKey(key))
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return e, false, err
-	}
-	return entryFrom(val, ct, ttl)
+	return entryFrom(getScript.Run(ctx, s.rdb, []string{s.valueKey(key), s.typeKey(key)}))
 }
 
-// entryFrom builds an entry from the replies of GET value, GET type and PTTL.
-func entryFrom(val, ct *redis.StringCmd, ttl *redis.DurationCmd) (entry, bool, error) {
-	b, err := val.Bytes()
+// entryFrom builds an entry from getScript's reply.
+func entryFrom(cmd *redis.Cmd) (entry, bool, error) {
+	v, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return entry{}, false, nil
 	}
 	if err != nil {
 		return entry{}, false, err
 	}
-	e := entry{value: b, contentType: ct.Val()}
-	if d := ttl.Val(); d > 0 {
-		e.ttl = d
+	if len(v) != 3 {
+		return entry{}, false, fmt.Errorf("cache: unexpected reply of %d elements from the get script", len(v))
+	}
+	val, _ := v[0].(string)
+	ct, _ := v[1].(string)
+	e := entry{value: []byte(val), contentType: ct}
+	if ms, _ := v[2].(int64); ms > 0 {
+		e.ttl = time.Duration(ms) * time.Millisecond
 	}
 	return e, true, nil
+}
+
+// pipelineScript runs n calls of a script in one pipeline with EVALSHA. The
+// first time Redis does not know the script (NOSCRIPT: new server, restart,
+// failover) it loads it and runs the pipeline once more; a Script in a
+// pipeline does not do that by itself.
+func pipelineScript(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, n int,
+	call func(p redis.Pipeliner, i int) *redis.Cmd) ([]*redis.Cmd, error) {
+	for attempt := 0; ; attempt++ {
+		cmds := make([]*redis.Cmd, n)
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range n {
+				cmds[i] = call(p, i)
+			}
+			return nil
+		})
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := sc.Load(ctx, rdb).Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		return cmds, nil
+	}
 }
 
 // condition is a write precondition.
