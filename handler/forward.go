@@ -137,21 +137,21 @@ func writeMethodNotAllowed(w http.ResponseWriter, allow []string) {
 // becomes a 500 problem when nothing was written yet, and one slog line records the invocation.
 func (a *App) serveForwarded(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
-	logger := a.logger.With("function", fn.Name, "invocation_id", r.Header.Get("X-Azure-Functions-InvocationId"))
+	st := newInvocationState(a.logger, fn, r.Header.Get("X-Azure-Functions-InvocationId"), false)
 	sw := &statusWriter{ResponseWriter: w}
 	h, _ := a.handlers(strings.ToLower(fn.Name))
 	if h == nil {
 		WriteProblem(sw, noHandlerProblem(fn))
 	} else {
-		r = r.WithContext(withInvocation(r.Context(), &invocationState{logger: logger}))
+		r = r.WithContext(withInvocation(r.Context(), st))
 		if p := runHandler(h, sw, r); p != nil {
-			logger.Error("function panicked", "panic", p)
+			st.log().Error("function panicked", "panic", p)
 			if sw.status == 0 {
 				WriteProblem(sw, internalProblem())
 			}
 		}
 	}
-	logger.Info("invocation", "mode", "forwarded", "method", r.Method, "status", cmp.Or(sw.status, http.StatusOK),
+	st.logDone(r.Context(), "mode", "forwarded", "method", r.Method, "status", cmp.Or(sw.status, http.StatusOK),
 		"duration", time.Since(start))
 }
 

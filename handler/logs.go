@@ -16,12 +16,35 @@ type invocationKey struct{}
 
 // invocationState is what Log and SetOutput reach through the context of one invocation.
 type invocationState struct {
-	logger  *slog.Logger // carries function and invocation_id
-	collect bool         // payload mode: lines go to Logs too
+	base    *slog.Logger
+	attrs   []any // function and invocation_id
+	collect bool  // payload mode: lines go to Logs too
+
+	once   sync.Once
+	logger *slog.Logger // base with attrs, built on first use
 
 	mu      sync.Mutex
 	logs    []string
 	outputs map[string]any
+}
+
+// newInvocationState starts the state of one invocation of fn.
+func newInvocationState(base *slog.Logger, fn *Function, invocationID string, collect bool) *invocationState {
+	return &invocationState{base: base, attrs: []any{"function", fn.Name, "invocation_id", invocationID}, collect: collect}
+}
+
+// log is the invocation's logger. It is built on first use: most forwarded
+// invocations log only their closing line, which needs no logger of its own.
+func (st *invocationState) log() *slog.Logger {
+	st.once.Do(func() { st.logger = st.base.With(st.attrs...) })
+	return st.logger
+}
+
+// logDone writes the invocation's closing line.
+func (st *invocationState) logDone(ctx context.Context, args ...any) {
+	if st.base.Enabled(ctx, slog.LevelInfo) {
+		st.base.InfoContext(ctx, "invocation", append(st.attrs, args...)...)
+	}
 }
 
 // withInvocation returns ctx carrying st.
@@ -37,7 +60,7 @@ func Log(ctx context.Context, msg string, args ...any) {
 	st, _ := ctx.Value(invocationKey{}).(*invocationState)
 	logger := slog.Default()
 	if st != nil {
-		logger = st.logger
+		logger = st.log()
 	}
 	logger.InfoContext(ctx, msg, args...)
 	if st == nil || !st.collect {

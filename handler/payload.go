@@ -27,8 +27,8 @@ type payloadResponse struct {
 func (a *App) servePayload(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
 	id := r.Header.Get("X-Azure-Functions-InvocationId")
-	logger := a.logger.With("function", fn.Name, "invocation_id", id)
-	st := &invocationState{logger: logger, collect: true}
+	st := newInvocationState(a.logger, fn, id, true)
+	logger := st.log()
 	ctx := withInvocation(r.Context(), st)
 
 	inv, err := readInvocation(w, r)
