@@ -33,14 +33,6 @@ const (
 	serveBaselineTx = "baseline-tx"
 )
 
-// getScript is a copy of cache/store.go's get script (value, content type and
-// TTL read atomically), so serveBaselineTx sends the same work to Redis.
-var getScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('GET', KEYS[2]), redis.call('PTTL', KEYS[1])}
-`)
-
 // putScript is a copy of cache/store.go's put script (value and content type written
 // atomically, with a condition), so serveBaselineTx sends the same work to Redis.
 var putScript = redis.NewScript(`
@@ -97,13 +89,19 @@ func serve(mode string) error {
 			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
 		defer rdb.Close()
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			key := "cache:" + r.PathValue("key")
-			reply, err := getScript.Run(r.Context(), rdb, []string{key, "{" + key + "}:ct"}).Slice()
-			var v []byte
-			if err == nil {
-				s, _ := reply[0].(string)
-				v = []byte(s)
+			ctx, key := r.Context(), "cache:"+r.PathValue("key")
+			var val *redis.StringCmd
+			_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				val = p.Get(ctx, key)
+				p.Get(ctx, "{"+key+"}:ct")
+				p.PTTL(ctx, key)
+				return nil
+			})
+			if err != nil && !errors.Is(err, redis.Nil) {
+				writeValue(w, nil, err)
+				return
 			}
+			v, err := val.Bytes()
 			writeValue(w, v, err)
 		})
 		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {

@@ -71,15 +71,23 @@ func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) {
 	ctx := r.Context()
-	cs, err := pipelineScript(ctx, h.st.rdb, getScript, len(keys), func(p redis.Pipeliner, i int) *redis.Cmd {
-		return getScript.EvalSha(ctx, p, []string{h.st.valueKey(keys[i]), h.st.typeKey(keys[i])})
+	type cmds struct {
+		val, ct *redis.StringCmd
+		ttl     *redis.DurationCmd
+	}
+	cs := make([]cmds, len(keys))
+	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cs[i] = cmds{p.Get(ctx, h.st.valueKey(k)), p.Get(ctx, h.st.typeKey(k)), p.PTTL(ctx, h.st.valueKey(k))}
+		}
+		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
 	items := make([]BatchItem, len(keys))
 	for i, k := range keys {
-		e, ok, err := entryFrom(cs[i])
+		e, ok, err := entryFrom(cs[i].val, cs[i].ct, cs[i].ttl)
 		if err != nil {
 			return nil, err
 		}

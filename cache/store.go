@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"mime"
 	"time"
 
@@ -47,16 +46,6 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `)
 
-// getScript reads a value, its content type and its remaining TTL in one
-// atomic command (cheaper than MULTI/GET/GET/PTTL/EXEC). KEYS: value, content
-// type. Returns nil when the key does not exist, else {value, type or nil,
-// PTTL in ms}.
-var getScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('GET', KEYS[2]), redis.call('PTTL', KEYS[1])}
-`)
-
 // store is the Redis side of the cache functions.
 type store struct {
 	rdb    redis.UniversalClient
@@ -82,28 +71,37 @@ func etag(value []byte) string {
 	return `"` + hex.EncodeToString(sum[:]) + `"`
 }
 
-// get reads a key; ok is false when it does not exist.
+// get reads a key; ok is false when it does not exist. MULTI/EXEC gives one
+// consistent snapshot in one round trip; BenchmarkReadShape shows it costs as
+// much as a plain GET, where a Lua script copying the value costs up to 1.8×.
 func (s *store) get(ctx context.Context, key string) (e entry, ok bool, err error) {
-	return entryFrom(getScript.Run(ctx, s.rdb, []string{s.valueKey(key), s.typeKey(key)}))
+	var val *redis.StringCmd
+	var ct *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		val = p.Get(ctx, s.valueKey(key))
+		ct = p.Get(ctx, s.typeKey(key))
+		ttl = p.PTTL(ctx, s.valueKey(key))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return e, false, err
+	}
+	return entryFrom(val, ct, ttl)
 }
 
-// entryFrom builds an entry from getScript's reply.
-func entryFrom(cmd *redis.Cmd) (entry, bool, error) {
-	v, err := cmd.Slice()
+// entryFrom builds an entry from the replies of GET value, GET type and PTTL.
+func entryFrom(val, ct *redis.StringCmd, ttl *redis.DurationCmd) (entry, bool, error) {
+	b, err := val.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return entry{}, false, nil
 	}
 	if err != nil {
 		return entry{}, false, err
 	}
-	if len(v) != 3 {
-		return entry{}, false, fmt.Errorf("cache: unexpected reply of %d elements from the get script", len(v))
-	}
-	val, _ := v[0].(string)
-	ct, _ := v[1].(string)
-	e := entry{value: []byte(val), contentType: ct}
-	if ms, _ := v[2].(int64); ms > 0 {
-		e.ttl = time.Duration(ms) * time.Millisecond
+	e := entry{value: b, contentType: ct.Val()}
+	if d := ttl.Val(); d > 0 {
+		e.ttl = d
 	}
 	return e, true, nil
 }
