@@ -28,33 +28,10 @@ const (
 	// a token, builds a client, runs its command and closes the client.
 	servePerInvocation = "perinvocation"
 	// serveBaselineTx is (b) issuing the product's Redis commands: a GET is MULTI GET value,
-	// GET content type, PTTL, EXEC; a PUT runs the product's put script. It separates what the
+	// GET content type, PTTL, EXEC; a PUT is MULTI EXISTS, SET value, SET content type, EXEC. It separates what the
 	// product's data layout costs from what its framework (routing, validation, logs) costs.
 	serveBaselineTx = "baseline-tx"
 )
-
-// putScript is a copy of cache/store.go's put script (value and content type written
-// atomically, with a condition), so serveBaselineTx sends the same work to Redis.
-var putScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-local cond = ARGV[4]
-if cond == 'nx' and cur then return 0 end
-if cond == 'exists' and not cur then return 0 end
-if cond == 'match' and (not cur or redis.sha1hex(cur) ~= ARGV[5]) then return 0 end
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-if ARGV[2] ~= '' then
-  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[2]) end
-else
-  redis.call('DEL', KEYS[2])
-end
-if cur then return 2 end
-return 1
-`)
 
 // serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
 func serve(mode string) error {
@@ -108,7 +85,12 @@ func serve(mode string) error {
 			key := "cache:" + r.PathValue("key")
 			b, err := io.ReadAll(r.Body)
 			if err == nil {
-				err = putScript.Run(r.Context(), rdb, []string{key, "{" + key + "}:ct"}, b, r.Header.Get("Content-Type"), 0, "", "").Err()
+				_, err = rdb.TxPipelined(r.Context(), func(p redis.Pipeliner) error {
+					p.Exists(r.Context(), key)
+					p.Set(r.Context(), key, b, 0)
+					p.Set(r.Context(), "{"+key+"}:ct", r.Header.Get("Content-Type"), 0)
+					return nil
+				})
 			}
 			if err != nil {
 				http.Error(w, "redis error", http.StatusServiceUnavailable)

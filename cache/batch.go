@@ -107,23 +107,22 @@ func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) 
 }
 
 func (h *batchHandler) set(r *http.Request, sets []BatchSet) ([]BatchItem, error) {
-	ctx := r.Context()
-	res, err := pipelineScript(ctx, h.st.rdb, putScript, len(sets), func(p redis.Pipeliner, i int) *redis.Cmd {
-		s := sets[i]
-		ct := ""
+	keys := make([]string, len(sets))
+	entries := make([]entry, len(sets))
+	for i, s := range sets {
+		keys[i] = s.Key
+		entries[i] = entry{value: []byte(s.Value), ttl: time.Duration(s.TTL) * time.Second}
 		if s.ContentType != "" {
-			ct, _ = parseContentType(s.ContentType) // validated by ParseBatch
+			entries[i].contentType, _ = parseContentType(s.ContentType) // validated by ParseBatch
 		}
-		return putScript.EvalSha(ctx, p, []string{h.st.valueKey(s.Key), h.st.typeKey(s.Key)},
-			s.Value, ct, (time.Duration(s.TTL) * time.Second).Milliseconds(), "", "")
-	})
+	}
+	created, err := h.st.setAll(r.Context(), keys, entries)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]BatchItem, len(sets))
 	for i, s := range sets {
-		n, _ := res[i].Int64()
-		items[i] = BatchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: n == 1, TTL: s.TTL}
+		items[i] = BatchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: created[i], TTL: s.TTL}
 	}
 	return items, nil
 }

@@ -7,7 +7,8 @@
 // A value is stored as a plain Redis string at <CACHE_KEY_PREFIX><key> holding exactly the
 // request body bytes, so any other Redis client reads the same bytes (GET cache:foo). Its
 // Content-Type, when the PUT sent one, is stored at "{<CACHE_KEY_PREFIX><key>}:ct" with the same
-// expiry; the hash tag puts both keys in one cluster slot, so the Lua scripts that write them are
+// expiry; the hash tag puts both keys in one cluster slot, so the MULTI (unconditional writes) and
+// the Lua scripts (conditional writes) that write them are
 // atomic on clustered caches too. Keys may not contain '{' or '}', so the value key hashes to
 // the same slot as the tag. A counter is the decimal text INCRBY keeps.
 //

@@ -62,3 +62,32 @@ func BenchmarkReadShape(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWriteShape compares an unconditional PUT as the put script and as
+// MULTI EXISTS, SET, SET (value and content type).
+func BenchmarkWriteShape(b *testing.B) {
+	srv := redistest.Must(b, redistest.Options{})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, size := range []int{16, 64 << 10} {
+		val := strings.Repeat("x", size)
+		key, ct := "cache:w", "{cache:w}:ct"
+		name := map[int]string{16: "16B", 64 << 10: "64KiB"}[size]
+		b.Run("lua/"+name, func(b *testing.B) {
+			for b.Loop() {
+				putScript.Run(ctx, rdb, []string{key, ct}, val, "text/plain", 0, "", "")
+			}
+		})
+		b.Run("multi/"+name, func(b *testing.B) {
+			for b.Loop() {
+				rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Exists(ctx, key)
+					p.Set(ctx, key, val, 0)
+					p.Set(ctx, ct, "text/plain", 0)
+					return nil
+				})
+			}
+		})
+	}
+}

@@ -106,43 +106,57 @@ func entryFrom(val, ct *redis.StringCmd, ttl *redis.DurationCmd) (entry, bool, e
 	return e, true, nil
 }
 
-// pipelineScript runs n calls of a script in one pipeline with EVALSHA. The
-// first time Redis does not know the script (NOSCRIPT: new server, restart,
-// failover) it loads it and runs the pipeline once more; a Script in a
-// pipeline does not do that by itself.
-func pipelineScript(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, n int,
-	call func(p redis.Pipeliner, i int) *redis.Cmd) ([]*redis.Cmd, error) {
-	for attempt := 0; ; attempt++ {
-		cmds := make([]*redis.Cmd, n)
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range n {
-				cmds[i] = call(p, i)
-			}
-			return nil
-		})
-		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			if err := sc.Load(ctx, rdb).Err(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, err
-		}
-		return cmds, nil
-	}
-}
-
 // condition is a write precondition.
 type condition struct {
 	mode string // "", "nx", "exists" or "match"
 	sha1 string // for "match": the hex digest inside the ETag
 }
 
-// put runs putScript; it returns 0 (condition failed), 1 (created) or 2 (replaced).
+// put writes a key; it returns 0 (condition failed), 1 (created) or 2
+// (replaced). A conditional write runs putScript, which must read the value
+// to check it; an unconditional one is a MULTI, which does not copy the value
+// through Lua (3× faster at 64 KiB, BenchmarkWriteShape).
 func (s *store) put(ctx context.Context, key string, e entry, c condition) (int64, error) {
+	if c.mode == "" {
+		created, err := s.setAll(ctx, []string{key}, []entry{e})
+		if err != nil {
+			return 0, err
+		}
+		if created[0] {
+			return 1, nil
+		}
+		return 2, nil
+	}
 	return putScript.Run(ctx, s.rdb, []string{s.valueKey(key), s.typeKey(key)},
 		e.value, e.contentType, e.ttl.Milliseconds(), c.mode, c.sha1).Int64()
+}
+
+// setAll writes entries unconditionally, each value with its content type
+// atomically (MULTI; a cluster client runs one MULTI per slot), and reports
+// which keys were created.
+func (s *store) setAll(ctx context.Context, keys []string, entries []entry) ([]bool, error) {
+	existed := make([]*redis.IntCmd, len(keys))
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, key := range keys {
+			e := entries[i]
+			existed[i] = p.Exists(ctx, s.valueKey(key))
+			p.Set(ctx, s.valueKey(key), e.value, e.ttl)
+			if e.contentType != "" {
+				p.Set(ctx, s.typeKey(key), e.contentType, e.ttl)
+			} else {
+				p.Del(ctx, s.typeKey(key))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	created := make([]bool, len(keys))
+	for i, c := range existed {
+		created[i] = c.Val() == 0
+	}
+	return created, nil
 }
 
 // del runs deleteScript; it returns -1 (condition failed), 0 (no key) or 1 (deleted).
