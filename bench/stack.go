@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/funcredis/funcredis/emulator/gateway"
+	"github.com/funcredis/funcredis/emulator/redisserver"
 	"github.com/funcredis/funcredis/emulator/tokenservice"
-	"github.com/funcredis/funcredis/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -26,7 +26,7 @@ type stack struct {
 	dir     string // scratch directory: logs, script roots
 	bin     string // bin/handler
 	repo    string // repository root (script root with forwarding on)
-	backend *redistest.Server
+	backend *redisserver.Server
 	ts      *tokenservice.Service
 	gw      *gateway.Gateway
 	oid     string // the system-assigned identity's object ID, which has the access policy
@@ -47,7 +47,7 @@ func startStack(repo string) (_ *stack, err error) {
 	if s.dir, err = os.MkdirTemp("", "funcredis-bench-"); err != nil {
 		return nil, fmt.Errorf("scratch dir: %w", err)
 	}
-	if s.backend, err = redistest.StartReal(redistest.Options{Password: "bench-backend-pw"}); err != nil {
+	if s.backend, err = redisserver.Start(context.Background(), redisserver.Options{Password: "bench-backend-pw"}); err != nil {
 		return nil, fmt.Errorf("redis-server: %w", err)
 	}
 	if s.ts, err = tokenservice.New(tokenservice.Config{Lifetime: warmLifetime}); err != nil {
