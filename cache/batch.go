@@ -2,7 +2,6 @@ package cache
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -41,14 +40,8 @@ func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMethodNotAllowed(w, "POST")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxValueBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeTooLarge(w, h.cfg.MaxValueBytes)
-			return
-		}
-		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+	body, ok := readBody(w, r, h.cfg.MaxValueBytes)
+	if !ok {
 		return
 	}
 	req, err := ParseBatch(body, h.cfg.MaxBatch, h.cfg.MaxTTL, h.cfg.MaxValueBytes)

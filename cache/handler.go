@@ -108,14 +108,8 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 		writeTooLarge(w, h.cfg.MaxValueBytes)
 		return
 	}
-	body, err := readBody(w, r, h.cfg.MaxValueBytes)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeTooLarge(w, h.cfg.MaxValueBytes)
-			return
-		}
-		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+	body, ok := readBody(w, r, h.cfg.MaxValueBytes)
+	if !ok {
 		return
 	}
 	res, err := h.st.put(r.Context(), key, entry{value: body, contentType: ct, ttl: ttl}, cond)
@@ -224,17 +218,28 @@ func etagListMatches(list, tag string) bool {
 	return false
 }
 
-// readBody reads a request body of at most limit bytes. With a Content-Length
-// it reads into one buffer of that size: io.ReadAll grows its buffer by
-// doubling, copying a 64 KiB value about five times.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads a request body of at most limit bytes, or answers 413 (too
+// large) or 400 (unreadable) and reports false. With a Content-Length it reads
+// into one buffer of that size: io.ReadAll grows its buffer by doubling,
+// copying a 64 KiB value about five times.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	body := http.MaxBytesReader(w, r.Body, limit)
+	var buf []byte
+	var err error
 	if r.ContentLength <= 0 || r.ContentLength > limit {
-		return io.ReadAll(body)
+		buf, err = io.ReadAll(body)
+	} else {
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(body, buf)
 	}
-	buf := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(body, buf); err != nil {
-		return nil, err
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeTooLarge(w, limit)
+		return nil, false
+	case err != nil:
+		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+		return nil, false
 	}
-	return buf, nil
+	return buf, true
 }
