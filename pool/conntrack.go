@@ -156,7 +156,7 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	name := firstBulk(b)
 	switch {
-	case isAuthCommand(b):
+	case isAuthCommand(name, b):
 		c.pending, c.pendingTo = true, c.t.expiryOf(b)
 		c.inject = nil // go-redis authenticates this connection itself
 	case isSubscribe(name):
@@ -191,38 +191,33 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 			c.mu.Unlock()
 			return n, nil
 		}
-		swallowing := c.swallow > 0
+		swallowing, pending := c.swallow > 0, c.pending
 		c.mu.Unlock()
-		if !swallowing {
-			return c.read(b)
-		}
 		n, err := c.Conn.Read(b)
 		c.noteErr(err)
-		if n > 0 {
-			c.removeAuthReply(b[:n])
+		switch {
+		case swallowing:
+			if n > 0 {
+				c.removeAuthReply(b[:n])
+			}
+			c.mu.Lock()
+			more := len(c.rest) > 0
+			c.mu.Unlock()
+			if !more && err != nil {
+				return 0, err
+			}
+			continue
+		case pending && n > 0:
+			// The reply to go-redis's own AUTH/HELLO: note it, pass it on.
+			c.mu.Lock()
+			if c.pending {
+				c.pending = false
+				c.authReply(b[0], c.pendingTo)
+			}
+			c.mu.Unlock()
 		}
-		c.mu.Lock()
-		more := len(c.rest) > 0
-		c.mu.Unlock()
-		if !more && err != nil {
-			return 0, err
-		}
+		return n, err
 	}
-}
-
-// read is a plain read that notes the reply to go-redis's own AUTH/HELLO.
-func (c *trackedConn) read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	if n > 0 {
-		c.mu.Lock()
-		if c.pending {
-			c.pending = false
-			c.authReply(b[0], c.pendingTo)
-		}
-		c.mu.Unlock()
-	}
-	c.noteErr(err)
-	return n, err
 }
 
 // authReply records the reply to an AUTH: its first byte is '-' on failure.
@@ -315,10 +310,9 @@ func (quietRawConn) Control(func(fd uintptr)) error           { return nil }
 func (quietRawConn) Read(func(fd uintptr) (done bool)) error  { return nil }
 func (quietRawConn) Write(func(fd uintptr) (done bool)) error { return nil }
 
-// isAuthCommand reports whether a RESP write starts with AUTH, or HELLO with
-// an AUTH argument.
-func isAuthCommand(b []byte) bool {
-	name := firstBulk(b)
+// isAuthCommand reports whether a RESP write whose first command is name is
+// AUTH, or HELLO with an AUTH argument.
+func isAuthCommand(name, b []byte) bool {
 	switch {
 	case len(name) == 4 && bytes.EqualFold(name, []byte("auth")):
 		return true
