@@ -49,6 +49,9 @@ type Counters struct {
 	ConnectionDrops   int64 `json:"connection_drops"`
 	Dials             int64 `json:"dials"`
 	Retired           int64 `json:"retired"`
+	// RetiredBusy counts the retired connections that had a command in
+	// flight at the deadline; each was closed once its replies were read.
+	RetiredBusy int64 `json:"retired_busy"`
 }
 
 // Health returns the pool's state. It is cheap and never does I/O.
@@ -58,6 +61,7 @@ func (p *Pool) Health() Health {
 	h.Counters = Counters{
 		AuthFailures: t.authFailed.Load(), Reauthentications: t.reauths.Load(),
 		ConnectionDrops: t.drops.Load(), Dials: t.dials.Load(), Retired: t.retired.Load(),
+		RetiredBusy: t.retiredBusy.Load(),
 	}
 	h.Connections.Live = t.live()
 	h.Connections.Idle = int(p.client.PoolStats().IdleConns)

@@ -322,9 +322,9 @@ func (p *Pool) reauthenticate(old, tok *Token) {
 			return
 		}
 		if !time.Now().Before(deadline) {
-			n := p.tracker.retire(tok.ExpiresOn)
+			n, busy := p.tracker.retire(tok.ExpiresOn)
 			p.log.Info("retired connections still on the previous token at the re-authentication deadline",
-				"retired", n, "deadline", deadline)
+				"retired", n, "busy", busy, "deadline", deadline)
 			return
 		}
 		wait := interval
