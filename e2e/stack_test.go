@@ -20,6 +20,7 @@ import (
 	"github.com/funcredis/funcredis/emulator/host"
 	"github.com/funcredis/funcredis/emulator/tokenservice"
 	"github.com/funcredis/funcredis/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // functionKey is the key the host requires for authLevel function.
@@ -38,6 +39,9 @@ type stack struct {
 	backend *redistest.Server
 	ts      *tokenservice.Service
 	gw      *gateway.Gateway
+	// bare is a redis-server with no gateway in front: the token service
+	// installs each token it issues there as the identity's ACL password.
+	bare *redistest.Server
 }
 
 var st stack
@@ -67,9 +71,20 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer st.backend.Close()
+	if st.bare, err = redistest.StartReal(redistest.Options{}); err != nil {
+		return 0, err
+	}
+	defer st.bare.Close()
+	bare := redis.NewClient(&redis.Options{Addr: st.bare.Addr})
+	defer bare.Close()
 	st.ts, err = tokenservice.New(tokenservice.Config{
 		Lifetime:   4 * time.Second,
 		Identities: []tokenservice.Identity{{ClientID: noPolicyClientID, ObjectID: noPolicyObjectID}},
+		OnIssue: func(oid, token string, _ time.Time) {
+			if err := bare.Do(context.Background(), "ACL", "SETUSER", oid, "on", ">"+token, "~*", "&*", "+@all").Err(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e: install token on the bare server:", err)
+			}
+		},
 	})
 	if err != nil {
 		return 0, err

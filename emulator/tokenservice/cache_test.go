@@ -83,3 +83,27 @@ func TestDelayFault(t *testing.T) {
 		equal(t, 3*time.Second, time.Since(start), "fake time spent answering")
 	})
 }
+
+func TestOnIssueSeesEachNewTokenOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type issued struct {
+			oid, token string
+			exp        time.Time
+		}
+		var got []issued
+		s, err := New(Config{Lifetime: 10 * time.Second, OnIssue: func(oid, token string, exp time.Time) {
+			got = append(got, issued{oid, token, exp})
+		}})
+		noErr(t, err)
+		_, first := serve(t, s, "")
+		_, again := serve(t, s, "") // a cache hit: not issued again
+		time.Sleep(5 * time.Second)
+		_, fresh := serve(t, s, "")
+		sys := s.SystemAssigned().ObjectID
+		equal(t, first, again)
+		equal(t, []issued{
+			{sys, first.AccessToken, time.Now().Add(5 * time.Second).Truncate(time.Second)},
+			{sys, fresh.AccessToken, time.Now().Add(10 * time.Second).Truncate(time.Second)},
+		}, got)
+	})
+}

@@ -183,11 +183,14 @@ func (s *Service) serveIMDS(w http.ResponseWriter, r *http.Request) {
 
 // issueOrFail issues the token or answers 500 when signing fails.
 func (s *Service) issueOrFail(w http.ResponseWriter, id Identity, resource string, fault Fault) (cachedToken, bool) {
-	tok, _, err := s.issue(id, resource, fault.WrongAudience)
+	tok, hit, err := s.issue(id, resource, fault.WrongAudience)
 	if err != nil {
 		s.countError(ErrKindInternal)
 		writeAppServiceError(w, http.StatusInternalServerError, "The token could not be issued.")
 		return cachedToken{}, false
+	}
+	if !hit && s.onIssue != nil {
+		s.onIssue(id.ObjectID, tok.token, tok.expiresOn)
 	}
 	return tok, true
 }

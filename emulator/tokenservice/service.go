@@ -53,6 +53,11 @@ type Config struct {
 	Identities     []Identity    // user-assigned identities
 	Secret         string        // the X-IDENTITY-HEADER value; default random
 	Audience       string        // default "https://redis.azure.com"
+	// OnIssue, when set, is called with each newly signed token (not with a
+	// cached one handed back again) before it is served: a test can make a
+	// bare redis-server accept it (ACL SETUSER <objectID> on ><token>),
+	// where no gateway checks tokens.
+	OnIssue func(objectID, token string, expiresOn time.Time)
 }
 
 // Service is an emulated managed-identity token endpoint. It is an http.Handler;
@@ -65,6 +70,7 @@ type Service struct {
 	key      *rsa.PrivateKey
 	kid      string
 	system   Identity
+	onIssue  func(objectID, token string, expiresOn time.Time)
 	closed   chan struct{}
 	mux      *http.ServeMux
 
@@ -102,9 +108,10 @@ func New(cfg Config) (*Service, error) {
 			ObjectID:   orDefault(cfg.SystemAssigned.ObjectID, DefaultSystemObjectID),
 			ResourceID: cfg.SystemAssigned.ResourceID,
 		},
-		closed: make(chan struct{}),
-		cache:  make(map[cacheKey]cachedToken),
-		stats:  newStats(),
+		onIssue: cfg.OnIssue,
+		closed:  make(chan struct{}),
+		cache:   make(map[cacheKey]cachedToken),
+		stats:   newStats(),
 	}
 	if s.reuse == 0 {
 		s.reuse = DefaultReuseFraction
