@@ -127,14 +127,23 @@ func newHTTPRequest(ctx context.Context, raw json.RawMessage, prefix, function s
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	for k, vs := range d.Headers {
 		ck := http.CanonicalHeaderKey(k)
-		if ck == "Host" || ck == "Content-Length" {
-			continue
+		switch ck {
+		case "Host", "Content-Length":
+		case "Transfer-Encoding":
+			r.TransferEncoding = append(r.TransferEncoding, vs...)
+		default:
+			r.Header[ck] = append(r.Header[ck], vs...)
 		}
-		r.Header[ck] = append(r.Header[ck], vs...)
 	}
 	r.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody
+		if len(r.TransferEncoding) > 0 {
+			// The client framed a body without a length (chunked), and the host puts Body in
+			// the payload only for Content-Length > 0 (GetRequestAsJObject): its length is
+			// unknown, as net/http reports a chunked body, and it did not arrive.
+			r.ContentLength = -1
+		}
 	}
 	for k, vs := range d.Params {
 		if k == "" {

@@ -339,6 +339,32 @@ func mustData(t *testing.T, payload, key string) string {
 	return string(inv.Data[key])
 }
 
+func TestNewHTTPRequestBodyThatDidNotArrive(t *testing.T) {
+	// The host copies the client's headers into Data.req.Headers but adds Body only when
+	// Content-Length > 0 (GetRequestAsJObject in Azure/azure-functions-host
+	// src/WebJobs.Script/Extensions/HttpRequestExtensions.cs): a chunked body is dropped and only
+	// Transfer-Encoding tells. The rebuilt request then has an unknown length, as net/http reports
+	// a chunked body, so a function can tell it from a declared empty body.
+	for _, tt := range []struct {
+		name, data string
+		length     int64
+		te         []string
+	}{
+		{"chunked, body dropped", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Transfer-Encoding":["chunked"]}}`, -1, []string{"chunked"}},
+		{"Content-Length 0", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Content-Length":["0"]}}`, 0, nil},
+		{"chunked with a body", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Transfer-Encoding":["chunked"]},"Body":"abc"}`, 3, []string{"chunked"}},
+	} {
+		r, err := newHTTPRequest(context.Background(), json.RawMessage(tt.data), "api", "fn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ContentLength != tt.length || strings.Join(r.TransferEncoding, ",") != strings.Join(tt.te, ",") || r.Header.Get("Transfer-Encoding") != "" {
+			t.Errorf("%s: ContentLength %d, TransferEncoding %q, header %q; want %d %q and no header",
+				tt.name, r.ContentLength, r.TransferEncoding, r.Header.Get("Transfer-Encoding"), tt.length, tt.te)
+		}
+	}
+}
+
 func TestHostDecodesBase64(t *testing.T) {
 	tests := []struct {
 		s    string
