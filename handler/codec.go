@@ -149,10 +149,14 @@ func newHTTPRequest(ctx context.Context, raw json.RawMessage, prefix, function s
 		if k == "" {
 			continue
 		}
-		r.SetPathValue(k, strings.Join(vs, ","))
+		r.SetPathValue(k, encodedSlash.Replace(strings.Join(vs, ",")))
 	}
 	return r, nil
 }
+
+// encodedSlash decodes the one escape a route value keeps: Kestrel decodes the path except %2F,
+// so the host's route value for a%2Fb is "a%2Fb", where forwarded mode's r.PathValue gives "a/b".
+var encodedSlash = strings.NewReplacer("%2F", "/", "%2f", "/")
 
 // requestURL picks the request URL: Url when it parses, else /<prefix>/<function>?<Query>.
 func requestURL(d httpRequestData, prefix, function string) (*url.URL, error) {

@@ -286,6 +286,10 @@ func TestNewHTTPRequest(t *testing.T) {
 			method: "GET", url: "http://localhost/api/fn?q=x+y",
 		},
 		{
+			name: "route value keeps the %2F Kestrel does not decode", data: `{"Url":"http://h/api/cache/a%2Fb","Method":"GET","Params":{"key":"a%2Fb"}}`,
+			method: "GET", url: "http://h/api/cache/a%2Fb", params: map[string]string{"key": "a/b"},
+		},
+		{
 			name: "whole req double-encoded", data: `"{\"Url\":\"http://h/api/x\",\"Method\":\"DELETE\"}"`, method: "DELETE", url: "http://h/api/x",
 		},
 	}
