@@ -444,6 +444,59 @@ func TestHostJSONExecutable(t *testing.T) {
 	}
 }
 
+// TestHostJSONTelemetry holds host.json's logging to what makes successful requests visible in
+// Application Insights at a bounded cost. The requests table is fed by the Host.Results category,
+// which logs successes at Information
+// (https://learn.microsoft.com/azure/azure-functions/configure-monitoring#configure-categories):
+// at Warning or Error only failures reach it. Adaptive sampling bounds what each instance sends to
+// maxTelemetryItemsPerSecond (default 20); a type in excludedTypes is never sampled, so excluding
+// Request would make the volume grow with the traffic
+// (https://learn.microsoft.com/azure/azure-functions/functions-host-json#applicationinsightssamplingsettings).
+func TestHostJSONTelemetry(t *testing.T) {
+	var host struct {
+		Logging struct {
+			LogLevel            map[string]string `json:"logLevel"`
+			ApplicationInsights struct {
+				SamplingSettings *struct {
+					IsEnabled                  *bool   `json:"isEnabled"`
+					MaxTelemetryItemsPerSecond float64 `json:"maxTelemetryItemsPerSecond"`
+					ExcludedTypes              string  `json:"excludedTypes"`
+				} `json:"samplingSettings"`
+			} `json:"applicationInsights"`
+		} `json:"logging"`
+	}
+	readJSON(t, filepath.Join(repoRoot(t), "host.json"), &host)
+	// The level that applies to a category is the one of its longest configured prefix.
+	level := func(category string) string {
+		best, lvl := -1, host.Logging.LogLevel["default"]
+		for k, v := range host.Logging.LogLevel {
+			if (category == k || strings.HasPrefix(category, k+".")) && len(k) > best {
+				best, lvl = len(k), v
+			}
+		}
+		return lvl
+	}
+	verbose := map[string]bool{"Trace": true, "Debug": true, "Information": true}
+	for category, why := range map[string]string{
+		"Host.Results":          "successful executions go to the requests table",
+		"Host.Function.Console": "the handler's log lines (stdout) go to traces",
+		"Function.cache.User":   "payload-mode invocation Logs go to traces",
+	} {
+		if !verbose[level(category)] {
+			t.Errorf("host.json: %s logs at %q, so nothing at Information reaches Application Insights, but %s", category, level(category), why)
+		}
+	}
+	ss := host.Logging.ApplicationInsights.SamplingSettings
+	switch {
+	case ss == nil || (ss.IsEnabled != nil && !*ss.IsEnabled):
+		t.Error("host.json: Application Insights sampling must stay enabled: it is what bounds the telemetry cost")
+	case ss.MaxTelemetryItemsPerSecond <= 0 || ss.MaxTelemetryItemsPerSecond > 20:
+		t.Errorf("host.json: maxTelemetryItemsPerSecond = %v; set it (at most the default 20) so the per-instance rate is bounded", ss.MaxTelemetryItemsPerSecond)
+	case strings.Contains(strings.ToLower(ss.ExcludedTypes), "request") || strings.Contains(strings.ToLower(ss.ExcludedTypes), "trace"):
+		t.Errorf("host.json: excludedTypes %q exempts high-volume telemetry from sampling; its volume would follow the traffic", ss.ExcludedTypes)
+	}
+}
+
 // readJSON decodes a JSON file or fails the test.
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
