@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -442,6 +443,74 @@ func TestHostJSONExecutable(t *testing.T) {
 	if got := host.CustomHandler.Description.DefaultExecutablePath; got != "bin/handler" {
 		t.Errorf("host.json: customHandler.description.defaultExecutablePath = %q, want bin/handler (what `make package` puts in dist/)", got)
 	}
+}
+
+// TestRedisConnectionBudget checks the connection arithmetic of main.bicep. Every instance holds
+// up to REDIS_POOL_SIZE connections, Flex runs up to maximumInstanceCount instances, and Azure
+// Managed Redis accepts a per-SKU maximum of clients, published only on its pricing page
+// (https://learn.microsoft.com/azure/redis/configure#maximum-number-of-clients), so redisMaxClients
+// is a required parameter. The Bicep lowers the instance cap to fit 80 % of it; this test pins
+// that wiring and evaluates it for the default parameters over the range of limits that deploy.
+func TestRedisConnectionBudget(t *testing.T) {
+	byPath := map[string]*bicepFile{}
+	for _, f := range bicep(t) {
+		byPath[f.Path] = f
+	}
+	main, fn := byPath["main.bicep"], byPath["app/function.bicep"]
+	if main == nil || fn == nil {
+		t.Fatal("main.bicep or app/function.bicep is missing")
+	}
+	for _, c := range []struct {
+		f         *bicepFile
+		line, why string
+	}{
+		{main, "var redisConnectionBudget = redisMaxClients * 8 / 10", "80 % of the SKU's clients for the app"},
+		{main, "var maximumInstances = min(maximumInstanceCount, redisConnectionBudget / redisPoolSize)", "the instance cap fits the budget"},
+		{main, "maximumInstanceCount: maximumInstances", "the app gets the fitted cap"},
+		{main, "redisPoolSize: redisPoolSize", "the app gets the pool size the budget assumed"},
+		{fn, "scaleAndConcurrency: { maximumInstanceCount: maximumInstanceCount, instanceMemoryMB: instanceMemoryMB }", "Flex scales to that cap"},
+		{fn, "{ name: 'REDIS_POOL_SIZE', value: string(redisPoolSize) }", "the handler's pool is that size (its own default depends on the CPU count)"},
+	} {
+		if !slices.ContainsFunc(c.f.Lines, func(l string) bool { return strings.TrimSpace(l) == c.line }) {
+			t.Errorf("infra/%s lacks the line %q (%s)", c.f.Path, c.line, c.why)
+		}
+	}
+	if _, ok := main.Params["redisMaxClients"]; !ok || main.Params["redisMaxClients"] {
+		t.Error("main.bicep: redisMaxClients must be a required parameter (no default: the limit depends on the SKU)")
+	}
+	var params struct {
+		Parameters map[string]struct {
+			Value any `json:"value"`
+		} `json:"parameters"`
+	}
+	readJSON(t, "main.parameters.json", &params)
+	if got := params.Parameters["redisMaxClients"].Value; got != "${AZURE_REDIS_MAX_CLIENTS}" {
+		t.Errorf("main.parameters.json: redisMaxClients = %v, want ${AZURE_REDIS_MAX_CLIENTS} without a default", got)
+	}
+
+	atoi := func(name string) int {
+		t.Helper()
+		n, err := strconv.Atoi(main.Defaults[name])
+		if err != nil {
+			t.Fatalf("main.bicep: %s has no integer default (%q)", name, main.Defaults[name])
+		}
+		return n
+	}
+	instances, pool := atoi("maximumInstanceCount"), atoi("redisPoolSize")
+	const flexMinimum = 40 // Flex's lowest maximumInstanceCount (@minValue in app/function.bicep)
+	fits := func(maxClients int) int { return min(instances, maxClients*8/10/pool) }
+	smallest := (flexMinimum*pool*10 + 7) / 8 // the smallest maxclients that still allows 40 instances
+	for maxClients := smallest; maxClients <= 200_000; maxClients += 1 + maxClients/50 {
+		n := fits(maxClients)
+		if n < flexMinimum {
+			t.Fatalf("maxclients %d: the cap %d is below Flex's minimum although the budget allows it", maxClients, n)
+		}
+		if n*pool > maxClients*8/10 {
+			t.Fatalf("maxclients %d: %d instances × %d connections exceed 80 %%", maxClients, n, pool)
+		}
+	}
+	t.Logf("defaults: up to %d instances × REDIS_POOL_SIZE %d = %d connections, unclamped from maxclients %d; deploys from maxclients %d",
+		instances, pool, instances*pool, (instances*pool*10+7)/8, smallest)
 }
 
 // TestHostJSONTelemetry holds host.json's logging to what makes successful requests visible in
