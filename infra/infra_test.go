@@ -30,7 +30,7 @@ var platformSettings = map[string]string{
 }
 
 // forbiddenSettings must never be set on Flex Consumption or in this template
-// (reference functions-custom-handler.md §5.2, §8.2).
+// (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#deprecated-properties-and-settings).
 var forbiddenSettings = map[string]string{
 	"FUNCTIONS_WORKER_RUNTIME":                 "deprecated on Flex; the runtime is functionAppConfig.runtime",
 	"FUNCTIONS_EXTENSION_VERSION":              "deprecated on Flex",
@@ -55,8 +55,15 @@ var literalSettings = map[string]string{
 	"REDIS_CREDENTIAL": "'managedidentity'",
 }
 
-// confirmedAPIVersions is the table of reference/functions-custom-handler.md
-// §8.3 "Confirmed apiVersions" (copied as data; change both together).
+// confirmedAPIVersions are apiVersions seen in use for each resource type, and where:
+// Microsoft.Web/serverfarms (FC1) and Microsoft.Web/sites with functionAppConfig in
+// Azure-Samples/azure-functions-flex-consumption-samples IaC/bicep/core/host/function.bicep
+// (sites 2023-12-01 also in anthonychu/functions-quickstart-go-azd-service-bus); the Azure
+// Managed Redis types in Azure/azure-rest-api-specs
+// specification/redisenterprise/resource-manager/Microsoft.Cache/RedisEnterprise (stable
+// 2025-07-01 and 2025-04-01, and 2024-09-01-preview) and their examples; the identity, storage,
+// Application Insights, role assignment and resource group versions in the same Flex samples and
+// the Azure Verified Modules they use.
 var confirmedAPIVersions = map[string][]string{
 	"Microsoft.Web/serverfarms":                                         {"2024-04-01"},
 	"Microsoft.Web/sites":                                               {"2024-04-01", "2023-12-01"},
@@ -70,8 +77,8 @@ var confirmedAPIVersions = map[string][]string{
 	"Microsoft.Resources/resourceGroups":                                {"2021-04-01", "2022-09-01"},
 }
 
-// extraAPIVersions are apiVersions the reference's table lacks, each with where
-// it was confirmed. Keep this short; prefer adding to the reference.
+// extraAPIVersions are further confirmed apiVersions, each with where it was
+// confirmed.
 var extraAPIVersions = map[string][]string{
 	// Log Analytics (Application Insights must be workspace-based). 2022-10-01 is
 	// the stable version used across public Bicep samples (e.g. the Azure Container
@@ -218,7 +225,7 @@ func TestAPIVersionsConfirmed(t *testing.T) {
 			}
 			switch {
 			case !ok:
-				t.Errorf("%s: %s is not in the confirmed apiVersions table (reference functions-custom-handler.md §8.3); confirm one and add it", r.Pos, r.Type)
+				t.Errorf("%s: %s is not in the confirmed apiVersions table (confirmedAPIVersions in this test); confirm one and add it with its source", r.Pos, r.Type)
 			case !slices.Contains(allowed, r.APIVersion):
 				t.Errorf("%s: %s@%s is not a confirmed apiVersion; confirmed: %s", r.Pos, r.Type, r.APIVersion, strings.Join(allowed, ", "))
 			}
@@ -424,6 +431,11 @@ func TestAzureYAML(t *testing.T) {
 	}
 	if !slices.Contains(runs, "make package") {
 		t.Errorf("azure.yaml: no prepackage hook runs `make package` (found %v)", runs)
+	}
+	// language: custom appeared in azd 1.20.0 (https://github.com/Azure/azure-dev/pull/5771, azd
+	// CHANGELOG 1.20.0); requiredVersions makes an older azd stop with a clear message.
+	if got := y["requiredVersions.azd"]; got != ">= 1.20.0" {
+		t.Errorf("azure.yaml: requiredVersions.azd = %q, want \">= 1.20.0\" (the first azd with language: custom)", got)
 	}
 }
 
