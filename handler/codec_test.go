@@ -10,7 +10,10 @@ import (
 	"testing"
 )
 
-// The exact payloads quoted in the reference (functions-custom-handler.md §3.2, §3.3).
+// Payloads as the custom-handler docs show them
+// (https://learn.microsoft.com/azure/azure-functions/functions-custom-handlers#request-payload) and
+// as the host's code writes them (GetRequestAsJObject, ScriptInvocationContextExtensions in
+// https://github.com/Azure/azure-functions-host): values double-encoded, Query an object.
 const (
 	docsHTTPPayload = `{
   "Data": {
