@@ -7,7 +7,7 @@ PKGS      := ./...
 # Test time budget: the whole suite runs in a few minutes on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: build test run bench package lint clean new-function fuzz
+.PHONY: build test run bench package lint refs clean new-function fuzz
 
 ## build: compile the custom handler into bin/handler
 build:
@@ -41,11 +41,31 @@ package:
 	cp host.json $(DIST)/
 	for f in */function.json; do d=$$(dirname $$f); case $$d in template|dist) continue;; esac; mkdir -p $(DIST)/$$d; cp $$f $(DIST)/$$d/; done
 
-## lint: gofmt and go vet
-lint:
+## lint: gofmt, go vet, and no reference that leads outside this repository
+lint: refs
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# OUTSIDE matches references to documents that exist only next to this repository, in the
+# workspace it was written in: users clone the repository alone. Cite a public URL instead.
+OUTSIDE := \.\./shared|/work/shared|[Tt]he seed([^a-z]|$$)|seed-auth-flow|entra-redis-clients\.md|functions-custom-handler\.md|DESIGN\.md
+# pool/conntrack.go is being rewritten on another branch; its one such comment goes with that.
+REFS_EXEMPT := ':!Makefile' ':!pool/conntrack.go'
+
+## refs: fail on a reference outside the repository, or a relative Markdown link that does not resolve inside it
+refs:
+	@bad=$$(git grep --untracked -n -I -E '$(OUTSIDE)' -- . $(REFS_EXEMPT)); \
+	if [ -n "$$bad" ]; then echo "references outside the repository (it is cloned alone; cite a public URL):"; echo "$$bad"; exit 1; fi
+	@root=$$(pwd -P); status=0; \
+	for f in $$(git ls-files --cached --others --exclude-standard '*.md'); do \
+	  for l in $$(grep -oE '\]\([^)[:space:]]+\)' "$$f" | sed -E 's/^\]\(//; s/\)$$//; s/#.*//'); do \
+	    case "$$l" in ''|*:*) continue;; esac; \
+	    t=$$(realpath -m "$$(dirname "$$f")/$$l"); \
+	    case "$$t" in "$$root"/*) [ -e "$$t" ] || { echo "$$f: link $$l does not exist"; status=1; };; \
+	      *) echo "$$f: link $$l leads outside the repository"; status=1;; esac; \
+	  done; \
+	done; exit $$status
 
 ## clean: remove build output
 clean:

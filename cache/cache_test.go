@@ -36,7 +36,7 @@ func newFixture(t *testing.T) *fixture {
 	cfg.MaxBatch = 3
 	cfg.MaxTTL = time.Hour
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key}", New(p, cfg))
+	mux.Handle("/api/cache/{key...}", New(p, cfg)) // cache/{*key}
 	mux.Handle("/api/cache/{key}/incr", NewIncr(p, cfg))
 	mux.Handle("/api/cache-batch", NewBatch(p, cfg))
 	srv := httptest.NewServer(mux)
@@ -199,6 +199,9 @@ func TestBadInput(t *testing.T) {
 		{"space in key", "GET", "/api/cache/a%20b", "", nil, 400, "invalid-key"},
 		{"brace in key", "PUT", "/api/cache/a%7Bb%7D", "x", nil, 400, "invalid-key"},
 		{"non-ascii key", "GET", "/api/cache/%C3%A9", "", nil, 400, "invalid-key"},
+		{"slash in key", "PUT", "/api/cache/a%2Fb", "x", nil, 400, "invalid-key"},
+		{"slash in key, decoded", "PUT", "/api/cache/a/b", "x", nil, 400, "invalid-key"},
+		{"no key", "GET", "/api/cache/", "", nil, 400, "invalid-key"},
 		{"value too large", "PUT", "/api/cache/big", strings.Repeat("x", 129), nil, 413, "value-too-large"},
 		{"ttl zero", "PUT", "/api/cache/t?ttl=0", "x", nil, 400, "invalid-ttl"},
 		{"ttl too long", "PUT", "/api/cache/t?ttl=3601", "x", nil, 400, "invalid-ttl"},
@@ -229,6 +232,56 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// A client that sends a body without a length (chunked) through the Functions host loses it: the
+// host forwards a body only with Content-Length > 0. An empty body of unknown length is refused
+// with 411, never stored as an empty value; Content-Length: 0 is an empty value.
+func TestBodyWithoutLength(t *testing.T) {
+	f := newFixture(t)
+	send := func(method, path, body string, chunked bool) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chunked {
+			req.TransferEncoding = []string{"chunked"}
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	for _, c := range []struct {
+		name, method, path string
+	}{{"PUT", "PUT", "/api/cache/chunky"}, {"batch", "POST", "/api/cache-batch"}} {
+		res, b := send(c.method, c.path, "", true)
+		var p struct{ Type, Detail string }
+		_ = json.Unmarshal(b, &p)
+		if res.StatusCode != http.StatusLengthRequired || p.Type != "urn:funcredis:problem:length-required" ||
+			!strings.Contains(p.Detail, "Content-Length") || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s, chunked and empty: %d %s", c.name, res.StatusCode, b)
+		}
+	}
+	if n, _ := f.rdb.Exists(context.Background(), "cache:chunky").Result(); n != 0 {
+		t.Error("the refused PUT stored a value")
+	}
+	// A chunked body that does arrive (the host's proxying mode streams it) is stored.
+	if res, _ := send("PUT", "/api/cache/streamed", "data", true); res.StatusCode != 201 {
+		t.Errorf("chunked with a body: %d", res.StatusCode)
+	}
+	// Content-Length: 0 is an empty value.
+	res, _ := send("PUT", "/api/cache/empty", "", false)
+	if res.StatusCode != 201 || res.Header.Get("ETag") != etag(nil) {
+		t.Errorf("Content-Length 0: %d %q", res.StatusCode, res.Header.Get("ETag"))
+	}
+	if got, err := f.rdb.Get(context.Background(), "cache:empty").Result(); err != nil || got != "" {
+		t.Errorf("empty value in redis: %q %v", got, err)
+	}
+}
+
 func TestRedisDownIs503(t *testing.T) {
 	p, err := pool.New(context.Background(), pool.Config{Addr: "127.0.0.1:1", Auth: pool.AuthNone, Cluster: pool.ClusterNone, DialTimeout: 200 * time.Millisecond}, pool.Options{})
 	if err != nil {
@@ -236,7 +289,7 @@ func TestRedisDownIs503(t *testing.T) {
 	}
 	defer p.Close()
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key}", New(p, DefaultConfig()))
+	mux.Handle("/api/cache/{key...}", New(p, DefaultConfig()))
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/cache/k", nil))
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || problemType(t, rec.Body.Bytes()) != "redis-unavailable" {
@@ -255,6 +308,21 @@ func TestBatchAfterScriptFlush(t *testing.T) {
 		res, b := f.do(t, "POST", "/api/cache-batch", body)
 		if res.StatusCode != 200 || !bytes.Contains(b, []byte(`"f1"`)) {
 			t.Fatalf("%s after SCRIPT FLUSH: %d %s", body, res.StatusCode, b)
+		}
+	}
+}
+
+// A refused key names its byte, so a client that sent %2F (served as '/' whether the host or
+// Azure's front end decoded it) sees why.
+func TestParseKeyNamesTheByte(t *testing.T) {
+	for key, want := range map[string]string{
+		"a/b":  `'/' at offset 1, which is not allowed (a %2F in the URL arrives decoded)`,
+		"a b":  `' ' at offset 1`,
+		"\xe9": `byte 0xE9 at offset 0`,
+	} {
+		_, err := ParseKey(key)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseKey(%q) = %v, want it to say %s", key, err, want)
 		}
 	}
 }

@@ -22,7 +22,13 @@
 //     seconds (?ttl= or the X-Cache-TTL header, 1..CACHE_MAX_TTL; absent: no expiry). It answers
 //     201 when the key was created and 204 when it was replaced, with the new ETag.
 //     If-None-Match: * makes it create-only and If-Match a compare-and-set; both answer 412 when
-//     the condition fails.
+//     the condition fails. The body must come with a Content-Length (0 stores an empty value):
+//     the Functions host forwards a body only with Content-Length > 0, so an empty body of unknown
+//     length (chunked) is answered 411 length-required instead of being stored as empty; the
+//     batch endpoint does the same.
+//   - A key that is not allowed is 400 invalid-key naming the offending byte. The route is
+//     cache/{*key}: Azure's front end decodes %2F before the host routes, so a key sent as a%2Fb
+//     reaches the handler as a/b in every hosting and is refused for its '/', never a 404.
 //   - GET and HEAD answer the bytes with the stored Content-Type (application/octet-stream when
 //     none was stored), ETag, and X-Cache-TTL with the remaining seconds when the key expires.
 //     If-None-Match with the current ETag answers 304.

@@ -29,15 +29,17 @@ func New(p *pool.Pool, cfg Config) http.Handler {
 // ServeHTTP implements http.Handler.
 func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const allow = "GET, HEAD, PUT, DELETE"
+	// The key first: the route is cache/{*key} so that a key holding '/' (a %2F that Azure's
+	// front end decodes) reaches this handler, and what it gets is a 400 naming the '/'.
+	key, err := ParseKey(r.PathValue("key"))
+	if err != nil {
+		writeInput(w, err)
+		return
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 	default:
 		writeMethodNotAllowed(w, allow)
-		return
-	}
-	key, err := ParseKey(r.PathValue("key"))
-	if err != nil {
-		writeInput(w, err)
 		return
 	}
 	switch r.Method {
@@ -219,9 +221,17 @@ func etagListMatches(list, tag string) bool {
 }
 
 // readBody reads a request body of at most limit bytes, or answers 413 (too
-// large) or 400 (unreadable) and reports false. With a Content-Length it reads
-// into one buffer of that size: io.ReadAll grows its buffer by doubling,
-// copying a 64 KiB value about five times.
+// large), 400 (unreadable) or 411 (a body without a length that did not arrive)
+// and reports false. With a Content-Length it reads into one buffer of that
+// size: io.ReadAll grows its buffer by doubling, copying a 64 KiB value about
+// five times.
+//
+// The Functions host forwards a body, and puts it in an invocation payload, only
+// when the request has Content-Length > 0: a chunked body never reaches the
+// handler. A request whose length is unknown (ContentLength -1: chunked, and in
+// payload mode a Transfer-Encoding without Body) and whose body is empty is
+// therefore refused rather than stored as an empty value; Content-Length: 0 is
+// how a client writes an empty value.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var buf []byte
@@ -239,6 +249,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 		return nil, false
 	case err != nil:
 		writeProblem(w, http.StatusBadRequest, "unreadable-body", "the request body could not be read")
+		return nil, false
+	case r.ContentLength < 0 && len(buf) == 0:
+		writeProblem(w, http.StatusLengthRequired, "length-required",
+			"the body was sent without a Content-Length (chunked) and did not arrive: the Functions host forwards a body only with Content-Length; send Content-Length, 0 for an empty value")
 		return nil, false
 	}
 	return buf, true

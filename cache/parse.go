@@ -50,10 +50,28 @@ func ParseKey(key string) (string, error) {
 	}
 	for i := 0; i < len(key); i++ {
 		if !keyByteAllowed(key[i]) {
-			return "", badInput(400, "invalid-key", "the key has a byte that is not allowed at offset %d; use letters, digits and -._~:@+=,!", i)
+			return "", badInput(400, "invalid-key", "the key has %s at offset %d, which is not allowed%s; use letters, digits and -._~:@+=,!",
+				describeByte(key[i]), i, slashNote(key[i]))
 		}
 	}
 	return key, nil
+}
+
+// describeByte names a key byte for a problem detail: quoted when printable ASCII, else as hex.
+func describeByte(b byte) string {
+	if b >= ' ' && b < 0x7f {
+		return strconv.QuoteRune(rune(b))
+	}
+	return fmt.Sprintf("byte 0x%02X", b)
+}
+
+// slashNote explains where a '/' in a key comes from: a %2F in the URL, which the route hands
+// over decoded.
+func slashNote(b byte) string {
+	if b == '/' {
+		return " (a %2F in the URL arrives decoded)"
+	}
+	return ""
 }
 
 // ParseTTL parses a TTL in whole seconds. "" means no expiry (0); otherwise 1..max.

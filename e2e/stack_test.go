@@ -133,8 +133,15 @@ type app struct {
 }
 
 // startApp copies the script root (host.json, every function folder, the binary) to a temp dir
-// and starts the host on it. env adds or overrides settings.
+// and starts the host on it, reached directly as with Core Tools. env adds or overrides settings.
 func startApp(t testing.TB, forwarding bool, env ...string) *app {
+	t.Helper()
+	return startAppBehind(t, forwarding, false, env...)
+}
+
+// startAppBehind is startApp with, when frontEnd is true, App Service's front end before the
+// host, as in Azure.
+func startAppBehind(t testing.TB, forwarding, frontEnd bool, env ...string) *app {
 	t.Helper()
 	root := t.TempDir()
 	writeHostJSON(t, filepath.Join(root, "host.json"), forwarding)
@@ -166,6 +173,7 @@ func startApp(t testing.TB, forwarding bool, env ...string) *app {
 		InitTimeout:     20 * time.Second,
 		FunctionTimeout: 20 * time.Second,
 		FunctionKey:     functionKey,
+		FrontEnd:        frontEnd,
 		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -35,7 +35,7 @@ type App struct {
 	cfg       hostConfig
 	functions []Function
 	byName    map[string]*Function // lower-case name → function
-	mux       *http.ServeMux       // forwarded routes; nil when forwarding is off
+	routes    []*route             // forwarded routes in precedence order; nil when forwarding is off
 
 	ready     <-chan struct{}
 	deadline  time.Time
@@ -185,11 +185,8 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if a.mux != nil {
-		if _, pattern := a.mux.Handler(r); pattern != "" {
-			a.mux.ServeHTTP(w, r)
-			return
-		}
+	if a.serveRoute(w, r) {
+		return
 	}
 	writeNotFound(w)
 }

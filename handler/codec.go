@@ -127,23 +127,36 @@ func newHTTPRequest(ctx context.Context, raw json.RawMessage, prefix, function s
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	for k, vs := range d.Headers {
 		ck := http.CanonicalHeaderKey(k)
-		if ck == "Host" || ck == "Content-Length" {
-			continue
+		switch ck {
+		case "Host", "Content-Length":
+		case "Transfer-Encoding":
+			r.TransferEncoding = append(r.TransferEncoding, vs...)
+		default:
+			r.Header[ck] = append(r.Header[ck], vs...)
 		}
-		r.Header[ck] = append(r.Header[ck], vs...)
 	}
 	r.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody
+		if len(r.TransferEncoding) > 0 {
+			// The client framed a body without a length (chunked), and the host puts Body in
+			// the payload only for Content-Length > 0 (GetRequestAsJObject): its length is
+			// unknown, as net/http reports a chunked body, and it did not arrive.
+			r.ContentLength = -1
+		}
 	}
 	for k, vs := range d.Params {
 		if k == "" {
 			continue
 		}
-		r.SetPathValue(k, strings.Join(vs, ","))
+		r.SetPathValue(k, encodedSlash.Replace(strings.Join(vs, ",")))
 	}
 	return r, nil
 }
+
+// encodedSlash decodes the one escape a route value keeps: Kestrel decodes the path except %2F,
+// so the host's route value for a%2Fb is "a%2Fb", where forwarded mode's r.PathValue gives "a/b".
+var encodedSlash = strings.NewReplacer("%2F", "/", "%2f", "/")
 
 // requestURL picks the request URL: Url when it parses, else /<prefix>/<function>?<Query>.
 func requestURL(d httpRequestData, prefix, function string) (*url.URL, error) {

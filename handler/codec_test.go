@@ -10,7 +10,10 @@ import (
 	"testing"
 )
 
-// The exact payloads quoted in the reference (functions-custom-handler.md §3.2, §3.3).
+// Payloads as the custom-handler docs show them
+// (https://learn.microsoft.com/azure/azure-functions/functions-custom-handlers#request-payload) and
+// as the host's code writes them (GetRequestAsJObject, ScriptInvocationContextExtensions in
+// https://github.com/Azure/azure-functions-host): values double-encoded, Query an object.
 const (
 	docsHTTPPayload = `{
   "Data": {
@@ -286,6 +289,10 @@ func TestNewHTTPRequest(t *testing.T) {
 			method: "GET", url: "http://localhost/api/fn?q=x+y",
 		},
 		{
+			name: "route value keeps the %2F Kestrel does not decode", data: `{"Url":"http://h/api/cache/a%2Fb","Method":"GET","Params":{"key":"a%2Fb"}}`,
+			method: "GET", url: "http://h/api/cache/a%2Fb", params: map[string]string{"key": "a/b"},
+		},
+		{
 			name: "whole req double-encoded", data: `"{\"Url\":\"http://h/api/x\",\"Method\":\"DELETE\"}"`, method: "DELETE", url: "http://h/api/x",
 		},
 	}
@@ -337,6 +344,32 @@ func mustData(t *testing.T, payload, key string) string {
 		t.Fatal(err)
 	}
 	return string(inv.Data[key])
+}
+
+func TestNewHTTPRequestBodyThatDidNotArrive(t *testing.T) {
+	// The host copies the client's headers into Data.req.Headers but adds Body only when
+	// Content-Length > 0 (GetRequestAsJObject in Azure/azure-functions-host
+	// src/WebJobs.Script/Extensions/HttpRequestExtensions.cs): a chunked body is dropped and only
+	// Transfer-Encoding tells. The rebuilt request then has an unknown length, as net/http reports
+	// a chunked body, so a function can tell it from a declared empty body.
+	for _, tt := range []struct {
+		name, data string
+		length     int64
+		te         []string
+	}{
+		{"chunked, body dropped", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Transfer-Encoding":["chunked"]}}`, -1, []string{"chunked"}},
+		{"Content-Length 0", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Content-Length":["0"]}}`, 0, nil},
+		{"chunked with a body", `{"Url":"http://h/api/cache/k","Method":"PUT","Headers":{"Transfer-Encoding":["chunked"]},"Body":"abc"}`, 3, []string{"chunked"}},
+	} {
+		r, err := newHTTPRequest(context.Background(), json.RawMessage(tt.data), "api", "fn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ContentLength != tt.length || strings.Join(r.TransferEncoding, ",") != strings.Join(tt.te, ",") || r.Header.Get("Transfer-Encoding") != "" {
+			t.Errorf("%s: ContentLength %d, TransferEncoding %q, header %q; want %d %q and no header",
+				tt.name, r.ContentLength, r.TransferEncoding, r.Header.Get("Transfer-Encoding"), tt.length, tt.te)
+		}
+	}
 }
 
 func TestHostDecodesBase64(t *testing.T) {

@@ -10,8 +10,10 @@
 //     invocation's log lines in Logs — also when the function fails, so Logs are never lost.
 //   - Forwarded mode (host.json customHandler.enableForwardingHttpRequest or
 //     enableProxyingHttpRequest): the host sends the original request on its original
-//     /<routePrefix>/<route> path, and the App routes it with an http.ServeMux built from the
-//     function.json routes.
+//     /<routePrefix>/<route> path, and the App routes it from the function.json routes as the
+//     host's ASP.NET Core router does: literal segments case-insensitively, one trailing slash
+//     ignored, %2F kept inside its segment (r.PathValue returns it unescaped), methods compared
+//     case-insensitively, precedence literal > constrained > plain parameter > catch-all.
 //
 // In both modes route parameters are read with r.PathValue, invocation logs are written with Log,
 // and errors are RFC 9457 problem details (WriteProblem) with a stable type per failure class.
@@ -25,6 +27,4 @@
 //     ProblemType("binary-body-unsupported"). Serve binary content in forwarded mode.
 //   - In payload mode a header with several values is sent as one comma-joined string (the host
 //     accepts only string header values), so several Set-Cookie headers cannot be represented.
-//   - Forwarded routes match literal segments case-sensitively; the host matches them
-//     case-insensitively.
 package handler

@@ -5,26 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// routeEntry is one function behind a ServeMux pattern, with its parameters by position.
-type routeEntry struct {
-	fn     *Function
-	params []*routeParam
-}
-
-// buildRoutes registers every forwarded function's route under /<routePrefix>/ in a ServeMux.
-// Functions whose routes differ only in parameter names or constraints share a pattern and are
-// told apart at request time, as ASP.NET does (constrained routes first).
+// buildRoutes compiles every forwarded function's route under /<routePrefix>/, ordered by ASP.NET
+// Core's precedence (literal, constrained parameter, parameter, catch-all).
 func (a *App) buildRoutes() error {
 	if !a.cfg.forwarding {
 		return nil
 	}
-	groups := map[string][]routeEntry{}
-	var order []string
 	for i := range a.functions {
 		fn := &a.functions[i]
 		if !fn.Forwardable() {
@@ -34,94 +24,46 @@ func (a *App) buildRoutes() error {
 		if err != nil {
 			return fmt.Errorf("function %q: %w", fn.Name, err)
 		}
-		for _, mp := range muxPatterns(a.cfg.routePrefix, segs) {
-			if _, ok := groups[mp.pattern]; !ok {
-				order = append(order, mp.pattern)
-			}
-			groups[mp.pattern] = append(groups[mp.pattern], routeEntry{fn: fn, params: mp.params})
-		}
+		a.routes = append(a.routes, newRoute(fn, a.cfg.routePrefix, segs))
 	}
-	mux := http.NewServeMux()
-	for _, pattern := range order {
-		entries := groups[pattern]
-		slices.SortStableFunc(entries, func(x, y routeEntry) int {
-			return cmp.Compare(constraintCount(y.params), constraintCount(x.params))
-		})
-		if err := handleSafely(mux, pattern, a.routeHandler(entries)); err != nil {
-			return err
+	slices.SortStableFunc(a.routes, func(x, y *route) int {
+		switch {
+		case x.before(y):
+			return -1
+		case y.before(x):
+			return 1
 		}
-	}
-	a.mux = mux
-	return nil
-}
-
-// handleSafely registers pattern, turning ServeMux's panic on conflicting patterns into an error.
-func handleSafely(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("routes conflict: %v", p)
-		}
-	}()
-	mux.Handle(pattern, h)
-	return nil
-}
-
-// constraintCount is the number of constraints on params (more constrained routes win ties).
-func constraintCount(params []*routeParam) int {
-	n := 0
-	for _, p := range params {
-		n += len(p.constraints)
-	}
-	return n
-}
-
-// routeHandler picks, among the functions sharing one pattern, the first whose constraints match
-// and whose methods allow the request: no match is 404, a match with the wrong method 405.
-func (a *App) routeHandler(entries []routeEntry) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var allow []string
-		matched := false
-		for _, e := range entries {
-			values, ok := e.match(r)
-			if !ok {
-				continue
-			}
-			matched = true
-			if !e.fn.allows(r.Method) {
-				allow = append(allow, e.fn.Methods...)
-				continue
-			}
-			for i, p := range e.params {
-				r.SetPathValue(p.name, values[i])
-			}
-			a.serveForwarded(w, r, e.fn)
-			return
-		}
-		if !matched {
-			writeNotFound(w)
-			return
-		}
-		writeMethodNotAllowed(w, allow)
+		return 0
 	})
+	return nil
 }
 
-// match returns the entry's parameter values from the request and whether its constraints hold.
-func (e routeEntry) match(r *http.Request) ([]string, bool) {
-	values := make([]string, len(e.params))
-	for i, p := range e.params {
-		v := r.PathValue("p" + strconv.Itoa(i))
-		if v == "" && p.catchAll {
-			values[i] = v
+// serveRoute serves a forwarded request as the host routes it: the first route, in precedence
+// order, whose path matches and whose methods allow the request's method. It reports false when
+// no route's path matches; a path that matches only with other methods is a 405.
+func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
+	parts := pathSegments(r.URL.EscapedPath())
+	var allow []string
+	for _, rt := range a.routes {
+		values, ok := rt.match(parts)
+		if !ok {
 			continue
 		}
-		for _, c := range p.constraints {
-			if !c.match(v) {
-				return nil, false
-			}
+		if !rt.fn.allows(r.Method) {
+			allow = append(allow, rt.fn.Methods...)
+			continue
 		}
-		values[i] = v
+		for i, p := range rt.params() {
+			r.SetPathValue(p.name, values[i])
+		}
+		a.serveForwarded(w, r, rt.fn)
+		return true
 	}
-	return values, true
+	if allow == nil {
+		return false
+	}
+	writeMethodNotAllowed(w, allow)
+	return true
 }
 
 // writeMethodNotAllowed writes the 405 problem with the Allow header.

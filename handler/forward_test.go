@@ -54,6 +54,13 @@ func TestForwardedRouting(t *testing.T) {
 		{"GET", "/api/cache/k1?code=s3cret", 200, "cache key=k1"},
 		{"PUT", "/api/cache/a%2Fb", 200, "cache key=a/b"},
 		{"GET", "/api/cache/special", 200, "special"},
+		// The host's router (ASP.NET Core) matches literals case-insensitively and ignores one
+		// trailing slash, and forwards the original path: the handler must route it the same.
+		{"GET", "/API/Cache/k1", 200, "cache key=k1"},
+		{"GET", "/api/health/", 200, "health"},
+		{"GET", "/api/cache/special/", 200, "special"},
+		{"get", "/api/orders/42", 200, "orders id=42"},          // methods compare case-insensitively
+		{"PUT", "/api/cache/special", 200, "cache key=special"}, // special is GET-only
 		{"GET", "/api/orders", 200, "orders id="},
 		{"GET", "/api/orders/42", 200, "orders id=42"},
 		{"GET", "/api/orders/bob", 200, "byname name=bob"},
@@ -126,27 +133,36 @@ func TestForwardingStillServesPayloadFunctions(t *testing.T) {
 }
 
 func TestRouteTemplates(t *testing.T) {
-	good := map[string][]string{
-		"cache/{key}":              {"/api/cache/{p0}"},
-		"orders/{id:int?}":         {"/api/orders", "/api/orders/{p0}"},
-		"files/{*path}":            {"/api/files", "/api/files/{p0...}"},
-		"files/{**path}":           {"/api/files", "/api/files/{p0...}"},
-		"{*route}":                 {"/api", "/api/{p0...}"}, // routePrefix "api" keeps the prefix
-		"a/{x:min(1):max(9)}/b":    {"/api/a/{p0}/b"},
-		"r/{id:regex(^\\d{{3}}$)}": {"/api/r/{p0}"},
+	good := []struct {
+		tmpl, path string
+		want       []string // parameter values; nil = no match
+	}{
+		{"cache/{key}", "/api/cache/k", []string{"k"}},
+		{"cache/{key}", "/API/Cache/K", []string{"K"}},  // literals case-insensitive, values as sent
+		{"cache/{key}", "/api/cache/k/", []string{"k"}}, // one trailing slash ignored
+		{"cache/{key}", "/api/cache/k//", nil},
+		{"cache/{key}", "/api/cache/a%2Fb", []string{"a/b"}}, // %2F stays inside its segment
+		{"cache/{key}", "/api/cache", nil},
+		{"cache/{key}", "/api/cache/a/b", nil},
+		{"orders/{id:int?}", "/api/orders", []string{""}},
+		{"orders/{id:int?}", "/api/orders/7", []string{"7"}},
+		{"orders/{id:int?}", "/api/orders/x", nil},
+		{"files/{*path}", "/api/files", []string{""}},
+		{"files/{**path}", "/api/files/a/b%2Fc", []string{"a/b/c"}},
+		{"{*route}", "/api", []string{""}}, // routePrefix "api" keeps the prefix
+		{"a/{x:min(1):max(9)}/b", "/api/a/5/B", []string{"5"}},
+		{"a/{x:min(1):max(9)}/b", "/api/a/10/b", nil},
+		{"r/{id:regex(^\\d{{3}}$)}", "/api/r/123", []string{"123"}},
 	}
-	for tmpl, want := range good {
-		segs, err := parseRoute(tmpl)
+	for _, tt := range good {
+		segs, err := parseRoute(tt.tmpl)
 		if err != nil {
-			t.Errorf("parseRoute(%q): %v", tmpl, err)
+			t.Errorf("parseRoute(%q): %v", tt.tmpl, err)
 			continue
 		}
-		var got []string
-		for _, mp := range muxPatterns("api", segs) {
-			got = append(got, mp.pattern)
-		}
-		if strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("patterns(%q) = %v, want %v", tmpl, got, want)
+		got, ok := newRoute(&Function{}, "api", segs).match(pathSegments(tt.path))
+		if ok != (tt.want != nil) || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s ~ %s = %q %v, want %q", tt.tmpl, tt.path, got, ok, tt.want)
 		}
 	}
 	bad := map[string]string{
@@ -208,5 +224,30 @@ func TestNewRefusesUnservableRoutes(t *testing.T) {
 	root = writeRoot(t, payloadHost, map[string]string{"bad": httpFunction("files/{name}.{ext}", "get")})
 	if _, err := New(Options{Root: root}); err != nil {
 		t.Errorf("payload mode: %v", err)
+	}
+}
+
+func TestNewRefusesRoutesTheHostRefuses(t *testing.T) {
+	// ScriptHost.ValidateHttpFunction and HttpRoutesConflict in Azure/azure-functions-host
+	// (src/WebJobs.Script/Host/ScriptHost.cs): "The specified route conflicts with one or more
+	// built in routes." for routes starting with admin or runtime, and "The route specified
+	// conflicts with the route defined by function ..." for the same route with shared methods.
+	for name, fns := range map[string]map[string]string{
+		"admin":            {"a": httpFunction("admin/x", "get")},
+		"administration":   {"a": httpFunction("Administration/x", "get")},
+		"runtime":          {"a": httpFunction("/runtime/status", "get")},
+		"default route":    {"admin": httpFunction("", "get")},
+		"duplicate":        {"a": httpFunction("items/{id}", "get", "put"), "b": httpFunction("Items/{id}/", "put")},
+		"duplicate of any": {"a": httpFunction("items", "get"), "b": httpFunction("items")},
+	} {
+		for _, hj := range []string{forwardedHost, payloadHost} {
+			if _, err := New(Options{Root: writeRoot(t, hj, fns)}); err == nil || !strings.Contains(err.Error(), "the host would not serve it") {
+				t.Errorf("%s: New = %v", name, err)
+			}
+		}
+	}
+	ok := map[string]string{"a": httpFunction("items", "get"), "b": httpFunction("items", "post"), "c": httpFunction("x/admin")}
+	if _, err := New(Options{Root: writeRoot(t, forwardedHost, ok)}); err != nil {
+		t.Errorf("same route with other methods, admin not first: %v", err)
 	}
 }

@@ -69,9 +69,10 @@ func (f Function) binding(name string) (Binding, bool) {
 	return Binding{}, false
 }
 
-// allows reports whether the function accepts method.
+// allows reports whether the function accepts method, compared case-insensitively as the host's
+// HttpMethodRouteConstraint does.
 func (f Function) allows(method string) bool {
-	return f.Methods == nil || slices.Contains(f.Methods, method)
+	return f.Methods == nil || slices.Contains(f.Methods, strings.ToUpper(method))
 }
 
 // hostConfig is what the App needs from host.json.
@@ -148,6 +149,10 @@ func readFunctions(root string) ([]Function, error) {
 			errs = append(errs, fmt.Errorf("function %q: same name as %q (function names are case-insensitive)", fn.Name, other))
 			continue
 		}
+		if err := checkRoute(fn, fns); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		seen[strings.ToLower(fn.Name)] = fn.Name
 		fns = append(fns, fn)
 	}
@@ -155,6 +160,30 @@ func readFunctions(root string) ([]Function, error) {
 		return nil, err
 	}
 	return fns, nil
+}
+
+// checkRoute refuses what the host refuses of an HTTP function's route (ScriptHost.ValidateFunction
+// in Azure/azure-functions-host src/WebJobs.Script/Host/ScriptHost.cs): a route that starts with
+// "admin" or "runtime" (the host's own APIs; a plain prefix test, so "administration" too), and a
+// route equal to an earlier function's (case-insensitive, slashes trimmed) when their methods
+// intersect (no methods means every method). The host logs such a function and does not serve it.
+func checkRoute(fn Function, earlier []Function) error {
+	if !fn.IsHTTP() {
+		return nil
+	}
+	route := strings.ToLower(strings.Trim(fn.Route, "/"))
+	if strings.HasPrefix(route, "admin") || strings.HasPrefix(route, "runtime") {
+		return fmt.Errorf("function %q: route %q conflicts with the host's built-in routes (admin, runtime); the host would not serve it", fn.Name, fn.Route)
+	}
+	for _, other := range earlier {
+		if !other.IsHTTP() || !strings.EqualFold(strings.Trim(other.Route, "/"), route) {
+			continue
+		}
+		if fn.Methods == nil || other.Methods == nil || slices.ContainsFunc(fn.Methods, func(m string) bool { return slices.Contains(other.Methods, m) }) {
+			return fmt.Errorf("function %q: route %q is already function %q's for the same methods; the host would not serve it", fn.Name, fn.Route, other.Name)
+		}
+	}
+	return nil
 }
 
 // parseFunction validates one function.json as the host does and extracts its metadata.

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,44 +253,120 @@ func isGUID(v string) bool {
 	return hex(strings.ReplaceAll(v, "-", ""))
 }
 
-// muxPattern is one http.ServeMux pattern a route registers. Wildcards are named p0, p1, … by
-// position so routes that differ only in parameter names or constraints share a pattern; params
-// maps each position back to the route's own parameter.
-type muxPattern struct {
-	pattern string
-	params  []*routeParam
+// route is one forwarded function's route under the route prefix.
+type route struct {
+	fn   *Function
+	segs []segment // the prefix's literals, then the route's segments
 }
 
-// muxPatterns returns the ServeMux patterns for segs under prefix: one pattern, or two when the
-// last segment is optional or a catch-all (which ASP.NET also matches when absent).
-func muxPatterns(prefix string, segs []segment) []muxPattern {
-	build := func(segs []segment) muxPattern {
-		var b strings.Builder
-		var mp muxPattern
-		if prefix != "" {
-			b.WriteString("/" + prefix)
+// newRoute builds the route of fn under prefix from its parsed segments.
+func newRoute(fn *Function, prefix string, segs []segment) *route {
+	rt := &route{fn: fn}
+	for _, lit := range strings.Split(prefix, "/") {
+		if lit != "" {
+			rt.segs = append(rt.segs, segment{literal: lit})
 		}
-		for _, s := range segs {
-			b.WriteByte('/')
-			if s.param == nil {
-				b.WriteString(s.literal)
-				continue
-			}
-			b.WriteString("{p" + strconv.Itoa(len(mp.params)))
-			if s.param.catchAll {
-				b.WriteString("...")
-			}
-			b.WriteByte('}')
-			mp.params = append(mp.params, s.param)
-		}
-		mp.pattern = b.String()
-		if mp.pattern == "" {
-			mp.pattern = "/{$}"
-		}
-		return mp
 	}
-	if n := len(segs); n > 0 && segs[n-1].param != nil && (segs[n-1].param.optional || segs[n-1].param.catchAll) {
-		return []muxPattern{build(segs[:n-1]), build(segs)}
+	rt.segs = append(rt.segs, segs...)
+	return rt
+}
+
+// pathSegments splits an escaped request path as ASP.NET Core routing does: without the leading
+// slash and ignoring one trailing slash ("/api/health/" is "api", "health"). Segments stay
+// escaped, so a %2F is part of its segment, not a separator.
+func pathSegments(escaped string) []string {
+	p := strings.TrimPrefix(escaped, "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil
 	}
-	return []muxPattern{build(segs)}
+	return strings.Split(p, "/")
+}
+
+// match reports whether the escaped path segments parts match the route and returns the
+// parameter values, unescaped, in the order of the route's parameters. Literals compare
+// case-insensitively, a parameter needs a non-empty segment that meets its constraints, an
+// optional last parameter and a catch-all may be absent, and a catch-all takes the rest of the
+// path, slashes included.
+func (rt *route) match(parts []string) ([]string, bool) {
+	var values []string
+	for i, s := range rt.segs {
+		if s.param != nil && s.param.catchAll {
+			rest, err := url.PathUnescape(strings.Join(parts[min(i, len(parts)):], "/"))
+			if err != nil || (rest != "" && !s.param.meets(rest)) {
+				return nil, false
+			}
+			return append(values, rest), true
+		}
+		if i >= len(parts) {
+			if s.param != nil && s.param.optional && i == len(rt.segs)-1 {
+				return append(values, ""), true
+			}
+			return nil, false
+		}
+		v, err := url.PathUnescape(parts[i])
+		if err != nil {
+			return nil, false
+		}
+		if s.param == nil {
+			if !strings.EqualFold(s.literal, v) {
+				return nil, false
+			}
+			continue
+		}
+		if v == "" || !s.param.meets(v) {
+			return nil, false
+		}
+		values = append(values, v)
+	}
+	if len(parts) != len(rt.segs) {
+		return nil, false
+	}
+	return values, true
+}
+
+// params returns the route's parameters in order.
+func (rt *route) params() []*routeParam {
+	var ps []*routeParam
+	for _, s := range rt.segs {
+		if s.param != nil {
+			ps = append(ps, s.param)
+		}
+	}
+	return ps
+}
+
+// meets reports whether v satisfies every constraint of p.
+func (p *routeParam) meets(v string) bool {
+	for _, c := range p.constraints {
+		if !c.match(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// rank is ASP.NET Core's precedence digit of a segment: literal 1, constrained parameter 3,
+// parameter 4, catch-all 5; lower is tried first.
+func (s segment) rank() int {
+	switch {
+	case s.param == nil:
+		return 1
+	case s.param.catchAll:
+		return 5
+	case len(s.param.constraints) > 0:
+		return 3
+	}
+	return 4
+}
+
+// before reports whether route a takes precedence over route b: compared segment by segment by
+// rank, then the longer route first.
+func (a *route) before(b *route) bool {
+	for i := 0; i < len(a.segs) && i < len(b.segs); i++ {
+		if ra, rb := a.segs[i].rank(), b.segs[i].rank(); ra != rb {
+			return ra < rb
+		}
+	}
+	return len(a.segs) > len(b.segs)
 }

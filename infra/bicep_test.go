@@ -31,7 +31,8 @@ type bicepFile struct {
 	Settings  []appSetting
 	Resources []bicepResource
 	Modules   []bicepModule
-	Params    map[string]bool // param name → has a default
+	Params    map[string]bool   // param name → has a default
+	Defaults  map[string]string // param name → its default, as written
 	Outputs   map[string]bool
 	Problems  []string
 }
@@ -103,7 +104,7 @@ func readBicepFiles(dir string) ([]*bicepFile, error) {
 
 // parseBicep reads one file's source (see the subset described above).
 func parseBicep(path, src string) *bicepFile {
-	f := &bicepFile{Path: path, Lines: strings.Split(src, "\n"), Params: map[string]bool{}, Outputs: map[string]bool{}}
+	f := &bicepFile{Path: path, Lines: strings.Split(src, "\n"), Params: map[string]bool{}, Defaults: map[string]string{}, Outputs: map[string]bool{}}
 	pos := func(i int) string { return fmt.Sprintf("infra/%s:%d", path, i+1) }
 	for i := 0; i < len(f.Lines); i++ {
 		line := f.Lines[i]
@@ -121,6 +122,9 @@ func parseBicep(path, src string) *bicepFile {
 		case paramRE.MatchString(line):
 			m := paramRE.FindStringSubmatch(line)
 			f.Params[m[1]] = m[2] != ""
+			if m[2] != "" {
+				f.Defaults[m[1]] = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m[2]), "="))
+			}
 		case outputRE.MatchString(line):
 			f.Outputs[outputRE.FindStringSubmatch(line)[1]] = true
 		}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,7 +30,7 @@ var platformSettings = map[string]string{
 }
 
 // forbiddenSettings must never be set on Flex Consumption or in this template
-// (reference functions-custom-handler.md §5.2, §8.2).
+// (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#deprecated-properties-and-settings).
 var forbiddenSettings = map[string]string{
 	"FUNCTIONS_WORKER_RUNTIME":                 "deprecated on Flex; the runtime is functionAppConfig.runtime",
 	"FUNCTIONS_EXTENSION_VERSION":              "deprecated on Flex",
@@ -54,8 +55,15 @@ var literalSettings = map[string]string{
 	"REDIS_CREDENTIAL": "'managedidentity'",
 }
 
-// confirmedAPIVersions is the table of reference/functions-custom-handler.md
-// §8.3 "Confirmed apiVersions" (copied as data; change both together).
+// confirmedAPIVersions are apiVersions seen in use for each resource type, and where:
+// Microsoft.Web/serverfarms (FC1) and Microsoft.Web/sites with functionAppConfig in
+// Azure-Samples/azure-functions-flex-consumption-samples IaC/bicep/core/host/function.bicep
+// (sites 2023-12-01 also in anthonychu/functions-quickstart-go-azd-service-bus); the Azure
+// Managed Redis types in Azure/azure-rest-api-specs
+// specification/redisenterprise/resource-manager/Microsoft.Cache/RedisEnterprise (stable
+// 2025-07-01 and 2025-04-01, and 2024-09-01-preview) and their examples; the identity, storage,
+// Application Insights, role assignment and resource group versions in the same Flex samples and
+// the Azure Verified Modules they use.
 var confirmedAPIVersions = map[string][]string{
 	"Microsoft.Web/serverfarms":                                         {"2024-04-01"},
 	"Microsoft.Web/sites":                                               {"2024-04-01", "2023-12-01"},
@@ -69,8 +77,8 @@ var confirmedAPIVersions = map[string][]string{
 	"Microsoft.Resources/resourceGroups":                                {"2021-04-01", "2022-09-01"},
 }
 
-// extraAPIVersions are apiVersions the reference's table lacks, each with where
-// it was confirmed. Keep this short; prefer adding to the reference.
+// extraAPIVersions are further confirmed apiVersions, each with where it was
+// confirmed.
 var extraAPIVersions = map[string][]string{
 	// Log Analytics (Application Insights must be workspace-based). 2022-10-01 is
 	// the stable version used across public Bicep samples (e.g. the Azure Container
@@ -217,7 +225,7 @@ func TestAPIVersionsConfirmed(t *testing.T) {
 			}
 			switch {
 			case !ok:
-				t.Errorf("%s: %s is not in the confirmed apiVersions table (reference functions-custom-handler.md §8.3); confirm one and add it", r.Pos, r.Type)
+				t.Errorf("%s: %s is not in the confirmed apiVersions table (confirmedAPIVersions in this test); confirm one and add it with its source", r.Pos, r.Type)
 			case !slices.Contains(allowed, r.APIVersion):
 				t.Errorf("%s: %s@%s is not a confirmed apiVersion; confirmed: %s", r.Pos, r.Type, r.APIVersion, strings.Join(allowed, ", "))
 			}
@@ -424,6 +432,11 @@ func TestAzureYAML(t *testing.T) {
 	if !slices.Contains(runs, "make package") {
 		t.Errorf("azure.yaml: no prepackage hook runs `make package` (found %v)", runs)
 	}
+	// language: custom appeared in azd 1.20.0 (https://github.com/Azure/azure-dev/pull/5771, azd
+	// CHANGELOG 1.20.0); requiredVersions makes an older azd stop with a clear message.
+	if got := y["requiredVersions.azd"]; got != ">= 1.20.0" {
+		t.Errorf("azure.yaml: requiredVersions.azd = %q, want \">= 1.20.0\" (the first azd with language: custom)", got)
+	}
 }
 
 func TestHostJSONExecutable(t *testing.T) {
@@ -441,6 +454,127 @@ func TestHostJSONExecutable(t *testing.T) {
 	readJSON(t, path, &host)
 	if got := host.CustomHandler.Description.DefaultExecutablePath; got != "bin/handler" {
 		t.Errorf("host.json: customHandler.description.defaultExecutablePath = %q, want bin/handler (what `make package` puts in dist/)", got)
+	}
+}
+
+// TestRedisConnectionBudget checks the connection arithmetic of main.bicep. Every instance holds
+// up to REDIS_POOL_SIZE connections, Flex runs up to maximumInstanceCount instances, and Azure
+// Managed Redis accepts a per-SKU maximum of clients, published only on its pricing page
+// (https://learn.microsoft.com/azure/redis/configure#maximum-number-of-clients), so redisMaxClients
+// is a required parameter. The Bicep lowers the instance cap to fit 80 % of it; this test pins
+// that wiring and evaluates it for the default parameters over the range of limits that deploy.
+func TestRedisConnectionBudget(t *testing.T) {
+	byPath := map[string]*bicepFile{}
+	for _, f := range bicep(t) {
+		byPath[f.Path] = f
+	}
+	main, fn := byPath["main.bicep"], byPath["app/function.bicep"]
+	if main == nil || fn == nil {
+		t.Fatal("main.bicep or app/function.bicep is missing")
+	}
+	for _, c := range []struct {
+		f         *bicepFile
+		line, why string
+	}{
+		{main, "var redisConnectionBudget = redisMaxClients * 8 / 10", "80 % of the SKU's clients for the app"},
+		{main, "var maximumInstances = min(maximumInstanceCount, redisConnectionBudget / redisPoolSize)", "the instance cap fits the budget"},
+		{main, "maximumInstanceCount: maximumInstances", "the app gets the fitted cap"},
+		{main, "redisPoolSize: redisPoolSize", "the app gets the pool size the budget assumed"},
+		{fn, "scaleAndConcurrency: { maximumInstanceCount: maximumInstanceCount, instanceMemoryMB: instanceMemoryMB }", "Flex scales to that cap"},
+		{fn, "{ name: 'REDIS_POOL_SIZE', value: string(redisPoolSize) }", "the handler's pool is that size (its own default depends on the CPU count)"},
+	} {
+		if !slices.ContainsFunc(c.f.Lines, func(l string) bool { return strings.TrimSpace(l) == c.line }) {
+			t.Errorf("infra/%s lacks the line %q (%s)", c.f.Path, c.line, c.why)
+		}
+	}
+	if _, ok := main.Params["redisMaxClients"]; !ok || main.Params["redisMaxClients"] {
+		t.Error("main.bicep: redisMaxClients must be a required parameter (no default: the limit depends on the SKU)")
+	}
+	var params struct {
+		Parameters map[string]struct {
+			Value any `json:"value"`
+		} `json:"parameters"`
+	}
+	readJSON(t, "main.parameters.json", &params)
+	if got := params.Parameters["redisMaxClients"].Value; got != "${AZURE_REDIS_MAX_CLIENTS}" {
+		t.Errorf("main.parameters.json: redisMaxClients = %v, want ${AZURE_REDIS_MAX_CLIENTS} without a default", got)
+	}
+
+	atoi := func(name string) int {
+		t.Helper()
+		n, err := strconv.Atoi(main.Defaults[name])
+		if err != nil {
+			t.Fatalf("main.bicep: %s has no integer default (%q)", name, main.Defaults[name])
+		}
+		return n
+	}
+	instances, pool := atoi("maximumInstanceCount"), atoi("redisPoolSize")
+	const flexMinimum = 40 // Flex's lowest maximumInstanceCount (@minValue in app/function.bicep)
+	fits := func(maxClients int) int { return min(instances, maxClients*8/10/pool) }
+	smallest := (flexMinimum*pool*10 + 7) / 8 // the smallest maxclients that still allows 40 instances
+	for maxClients := smallest; maxClients <= 200_000; maxClients += 1 + maxClients/50 {
+		n := fits(maxClients)
+		if n < flexMinimum {
+			t.Fatalf("maxclients %d: the cap %d is below Flex's minimum although the budget allows it", maxClients, n)
+		}
+		if n*pool > maxClients*8/10 {
+			t.Fatalf("maxclients %d: %d instances × %d connections exceed 80 %%", maxClients, n, pool)
+		}
+	}
+	t.Logf("defaults: up to %d instances × REDIS_POOL_SIZE %d = %d connections, unclamped from maxclients %d; deploys from maxclients %d",
+		instances, pool, instances*pool, (instances*pool*10+7)/8, smallest)
+}
+
+// TestHostJSONTelemetry holds host.json's logging to what makes successful requests visible in
+// Application Insights at a bounded cost. The requests table is fed by the Host.Results category,
+// which logs successes at Information
+// (https://learn.microsoft.com/azure/azure-functions/configure-monitoring#configure-categories):
+// at Warning or Error only failures reach it. Adaptive sampling bounds what each instance sends to
+// maxTelemetryItemsPerSecond (default 20); a type in excludedTypes is never sampled, so excluding
+// Request would make the volume grow with the traffic
+// (https://learn.microsoft.com/azure/azure-functions/functions-host-json#applicationinsightssamplingsettings).
+func TestHostJSONTelemetry(t *testing.T) {
+	var host struct {
+		Logging struct {
+			LogLevel            map[string]string `json:"logLevel"`
+			ApplicationInsights struct {
+				SamplingSettings *struct {
+					IsEnabled                  *bool   `json:"isEnabled"`
+					MaxTelemetryItemsPerSecond float64 `json:"maxTelemetryItemsPerSecond"`
+					ExcludedTypes              string  `json:"excludedTypes"`
+				} `json:"samplingSettings"`
+			} `json:"applicationInsights"`
+		} `json:"logging"`
+	}
+	readJSON(t, filepath.Join(repoRoot(t), "host.json"), &host)
+	// The level that applies to a category is the one of its longest configured prefix.
+	level := func(category string) string {
+		best, lvl := -1, host.Logging.LogLevel["default"]
+		for k, v := range host.Logging.LogLevel {
+			if (category == k || strings.HasPrefix(category, k+".")) && len(k) > best {
+				best, lvl = len(k), v
+			}
+		}
+		return lvl
+	}
+	verbose := map[string]bool{"Trace": true, "Debug": true, "Information": true}
+	for category, why := range map[string]string{
+		"Host.Results":          "successful executions go to the requests table",
+		"Host.Function.Console": "the handler's log lines (stdout) go to traces",
+		"Function.cache.User":   "payload-mode invocation Logs go to traces",
+	} {
+		if !verbose[level(category)] {
+			t.Errorf("host.json: %s logs at %q, so nothing at Information reaches Application Insights, but %s", category, level(category), why)
+		}
+	}
+	ss := host.Logging.ApplicationInsights.SamplingSettings
+	switch {
+	case ss == nil || (ss.IsEnabled != nil && !*ss.IsEnabled):
+		t.Error("host.json: Application Insights sampling must stay enabled: it is what bounds the telemetry cost")
+	case ss.MaxTelemetryItemsPerSecond <= 0 || ss.MaxTelemetryItemsPerSecond > 20:
+		t.Errorf("host.json: maxTelemetryItemsPerSecond = %v; set it (at most the default 20) so the per-instance rate is bounded", ss.MaxTelemetryItemsPerSecond)
+	case strings.Contains(strings.ToLower(ss.ExcludedTypes), "request") || strings.Contains(strings.ToLower(ss.ExcludedTypes), "trace"):
+		t.Errorf("host.json: excludedTypes %q exempts high-volume telemetry from sampling; its volume would follow the traffic", ss.ExcludedTypes)
 	}
 }
 

@@ -42,11 +42,34 @@ param redisHighAvailability string = 'Enabled'
 @description('Also give the deploying user (principalId) a Redis access policy, to run the handler locally against Azure.')
 param redisDeveloperAccess bool = false
 
+@description('Client connections the Redis SKU accepts (maxclients). Azure publishes it per SKU only on the pricing page, https://aka.ms/amrpricing, so it is required. With OSSCluster give the limit divided by the number of shards: the handler keeps a pool per shard.')
+@minValue(1)
+param redisMaxClients int
+
+@description('Connections each function app instance may hold (REDIS_POOL_SIZE).')
+@minValue(1)
+@maxValue(1000)
+param redisPoolSize int = 10
+
+@description('Most instances Flex Consumption may run. Lowered, if need be, so that instances × redisPoolSize stays within 80 % of redisMaxClients.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var appName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentStorageContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
+
+// Connection budget: each instance holds up to redisPoolSize connections, so a full scale-out
+// holds maximumInstances × redisPoolSize. It must stay within the SKU's maxclients, with 20 %
+// left for reconnects that overlap a failover, a redeployment's old instances and developers;
+// the instance cap comes down to fit (Flex refuses a cap below 40, so a SKU too small for 40 ×
+// redisPoolSize fails the deployment: lower redisPoolSize). infra/infra_test.go checks this
+// arithmetic for the default parameters.
+var redisConnectionBudget = redisMaxClients * 8 / 10
+var maximumInstances = min(maximumInstanceCount, redisConnectionBudget / redisPoolSize)
 
 // REDIS_CLUSTER for the handler: OSSCluster needs a cluster client ('oss'); EnterpriseCluster
 // and NoCluster expose one endpoint ('none').
@@ -123,6 +146,8 @@ module app './app/function.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     redisHost: redis.outputs.hostPort
     redisCluster: redisClusterSetting
+    redisPoolSize: redisPoolSize
+    maximumInstanceCount: maximumInstances
   }
 }
 
@@ -136,3 +161,5 @@ output AZURE_REDIS_NAME string = redis.outputs.name
 // against Azure (with REDIS_CREDENTIAL=azurecli and redisDeveloperAccess=true).
 output REDIS_HOST string = redis.outputs.hostPort
 output REDIS_CLUSTER string = redisClusterSetting
+// The instance cap the connection budget allowed (maximumInstanceCount, or less).
+output AZURE_FUNCTION_SCALE_LIMIT int = maximumInstances

@@ -81,14 +81,14 @@ func TestParseBicepModules(t *testing.T) {
 }
 
 func TestReadYAMLPaths(t *testing.T) {
-	y, err := readYAMLPaths("# c\nservices:\n  api:\n    host: function # c\n    hooks:\n      prepackage:\n        run: make package\nname: x\n")
+	y, err := readYAMLPaths("# c\nservices:\n  api:\n    host: function # c\n    hooks:\n      prepackage:\n        run: make package\nname: x\nv: \">= 1.2\"\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if y["services.api.host"] != "function" || y["services.api.hooks.prepackage.run"] != "make package" || y["name"] != "x" {
+	if y["services.api.host"] != "function" || y["services.api.hooks.prepackage.run"] != "make package" || y["name"] != "x" || y["v"] != ">= 1.2" {
 		t.Errorf("paths = %v", y)
 	}
-	for _, src := range []string{"a:\n  - b\n", "a: { b: c }\n", "a:\n\tb: c\n", "a: |\n  x\n", "a: 1\na: 2\n"} {
+	for _, src := range []string{"a:\n  - b\n", "a: { b: c }\n", "a:\n\tb: c\n", "a: |\n  x\n", "a: 1\na: 2\n", "a: \"x\\\"y\"\n", "a: >= 1\n"} {
 		if _, err := readYAMLPaths(src); err == nil {
 			t.Errorf("%q: no error", src)
 		}

@@ -33,7 +33,13 @@ func readYAMLPaths(src string) (map[string]string, error) {
 		if c := strings.Index(value, " #"); c >= 0 {
 			value = strings.TrimSpace(value[:c])
 		}
-		if strings.ContainsAny(value, "{}[]|>\"'&*") {
+		if inner, ok := strings.CutPrefix(value, `"`); ok {
+			// A double-quoted scalar without escapes, e.g. ">= 1.20.0".
+			if inner, ok = strings.CutSuffix(inner, `"`); !ok || strings.ContainsAny(inner, `"\`) {
+				return nil, fmt.Errorf("line %d: quoted value %q uses YAML this reader does not understand", i+1, value)
+			}
+			value = inner
+		} else if strings.ContainsAny(value, "{}[]|>\"'&*") {
 			return nil, fmt.Errorf("line %d: value %q uses YAML this reader does not understand", i+1, value)
 		}
 		for len(stack) > 0 && stack[len(stack)-1].indent >= indent {

@@ -65,7 +65,7 @@
 //
 // # Failures
 //
-// Errors of the seed's failure scenarios wrap one of ErrNoAccessPolicy,
+// Errors of the four failure scenarios (README, Troubleshooting) wrap one of ErrNoAccessPolicy,
 // ErrTokenExpired, ErrWrongAudience, ErrInvalidToken,
 // ErrIdentityUnreachable, ErrIdentityNotFound and ErrRedisUnreachable; each
 // message says what to do. Classify maps a command's error to its class.

@@ -11,7 +11,8 @@ import (
 
 // Failure classes. Test for them with errors.Is; every error the pool returns
 // for one of these situations wraps exactly one of them, and its message says
-// what to do (the seed's four failure scenarios and their neighbours).
+// what to do (the four failure scenarios of the README's Troubleshooting table
+// and their neighbours).
 var (
 	// ErrNoAccessPolicy: Redis refused a valid token (WRONGPASS). The identity
 	// has no access policy assignment on the cache.

@@ -37,7 +37,9 @@ type Conns struct {
 	Stale int `json:"stale"` // live, but authenticated with an older token than the current one
 }
 
-// Counters are the seed's monitoring table plus re-authentication figures.
+// Counters are what to monitor of Entra authentication (token acquisitions and
+// their failures, refresh failures, AUTH failures, connection drops) plus
+// re-authentication figures.
 // They count since the pool started.
 type Counters struct {
 	TokenAcquisitions int64 `json:"token_acquisitions"`

@@ -151,7 +151,7 @@ func TestIntegrationIdleThreeLifetimes(t *testing.T) {
 	assert.Zero(t, h.Connections.Stale)
 }
 
-// An identity without an access policy: the seed's scenario 1, reported as
+// An identity without an access policy (the README's first failure scenario), reported as
 // ErrNoAccessPolicy with what to do.
 func TestIntegrationNoAccessPolicy(t *testing.T) {
 	st := newEntraStack(t, time.Minute, false)

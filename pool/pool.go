@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -240,8 +241,23 @@ func (p *Pool) warm(ctx context.Context) error {
 		if err := c.Ping(ctx).Err(); err != nil {
 			return err
 		}
-		return borrow(ctx, c, p.cfg.MinIdleConns, func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
+		return borrow(ctx, c, p.cfg.MinIdleConns, stagger(ctx), func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
 	})
+}
+
+// warmStagger is the window over which warm-up spreads its connections after the first: each
+// waits a random delay within it, so that many instances starting together (a scale-out) do not
+// open theirs in one spike, as Azure advises ("consider staggering the new connection
+// creations", https://learn.microsoft.com/azure/redis/best-practices-server-load#avoid-client-connection-spikes).
+// It is short because GET / (the host's readiness probe) waits for the warm-up.
+const warmStagger = 200 * time.Millisecond
+
+// stagger is warmStagger, or half the time ctx has left when that is shorter.
+func stagger(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(0, min(warmStagger, time.Until(d)/2))
+	}
+	return warmStagger
 }
 
 // eachNode runs f on the client, or on every node of a cluster.
@@ -257,20 +273,34 @@ func (p *Pool) eachNode(ctx context.Context, f func(ctx context.Context, c *redi
 
 // borrow takes n connections out of c's pool at once (idle ones first),
 // runs f on each, and only then returns them all, so that n concurrent
-// borrows reach n distinct connections.
-func borrow(ctx context.Context, c *redis.Client, n int, f func(cn *redis.Conn) error) error {
+// borrows reach n distinct connections. With spread > 0 each borrow first
+// waits a random delay below spread, so the dials of new connections are
+// staggered rather than simultaneous.
+func borrow(ctx context.Context, c *redis.Client, n int, spread time.Duration, f func(cn *redis.Conn) error) error {
 	conns := make([]*redis.Conn, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
+			if spread > 0 {
+				t := time.NewTimer(rand.N(spread))
+				defer t.Stop()
+				select {
+				case <-ctx.Done():
+					errs[i] = ctx.Err()
+					return
+				case <-t.C:
+				}
+			}
 			conns[i] = c.Conn()
 			errs[i] = f(conns[i])
 		})
 	}
 	wg.Wait()
 	for _, cn := range conns {
-		cn.Close()
+		if cn != nil {
+			cn.Close()
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -335,7 +365,7 @@ func (p *Pool) reauthenticate(old, tok *Token) {
 		} else {
 			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.ReadTimeout+p.cfg.WriteTimeout)
 			_ = p.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
-				return borrow(ctx, c, int(c.PoolStats().IdleConns), func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
+				return borrow(ctx, c, int(c.PoolStats().IdleConns), 0, func(cn *redis.Conn) error { return cn.Ping(ctx).Err() })
 			})
 			cancel()
 			if p.tracker.stale(tok.ExpiresOn) < stale {

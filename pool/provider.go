@@ -26,7 +26,8 @@ type ProviderOptions struct {
 	// FetchTimeout bounds how long a new connection waits for a token when
 	// none is valid (cold start, or after expiry); default 5s.
 	FetchTimeout time.Duration
-	// Logger receives the seed's log lines; default slog.Default().
+	// Logger receives the token log lines (acquired, refreshed, acquisition
+	// failed); default slog.Default().
 	Logger *slog.Logger
 }
 

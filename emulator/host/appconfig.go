@@ -156,6 +156,9 @@ func readFunctions(root string) ([]*function, []error) {
 			continue
 		}
 		f, err := parseFunction(e.Name(), raw)
+		if err == nil {
+			err = validateRoute(f, fns)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("function %s: %w", e.Name(), err))
 			continue
@@ -234,6 +237,43 @@ func parseFunction(name string, raw []byte) (*function, error) {
 		f.route = r
 	}
 	return f, nil
+}
+
+// validateRoute is ScriptHost.ValidateFunction for HTTP functions (Azure/azure-functions-host
+// src/WebJobs.Script/Host/ScriptHost.cs): a route starting with "admin" or "runtime" (trimmed of
+// slashes, lower-cased, a plain prefix test) conflicts with the host's own APIs, and a route equal
+// to an earlier function's (case-insensitive) conflicts when their methods intersect, no methods
+// meaning all. The host logs the error and does not serve the function.
+func validateRoute(f *function, earlier []*function) error {
+	if !f.isHTTP() {
+		return nil
+	}
+	route := strings.Trim(f.trigger.Route, "/")
+	if strings.TrimSpace(f.trigger.Route) == "" {
+		route = f.name
+	}
+	if lower := strings.ToLower(route); strings.HasPrefix(lower, "admin") || strings.HasPrefix(lower, "runtime") {
+		return errors.New("The specified route conflicts with one or more built in routes.")
+	}
+	for _, o := range earlier {
+		if o.route == nil || !strings.EqualFold(o.route.template, route) {
+			continue
+		}
+		if f.methods == nil || o.methods == nil || intersect(f.methods, o.methods) {
+			return fmt.Errorf("The route specified conflicts with the route defined by function '%s'.", o.name)
+		}
+	}
+	return nil
+}
+
+// intersect reports whether two method sets share a method.
+func intersect(a, b map[string]bool) bool {
+	for m := range a {
+		if b[m] {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup finds key in m ignoring case; m may be nil.

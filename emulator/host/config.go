@@ -41,11 +41,21 @@ type Config struct {
 	Style PayloadStyle
 	// InitTimeout is the readiness window of each launch attempt; default 30s.
 	InitTimeout time.Duration
-	// FunctionTimeout bounds every invocation; default host.json functionTimeout, else 5m.
+	// FunctionTimeout bounds every invocation; default host.json functionTimeout, else
+	// DefaultFunctionTimeout.
 	FunctionTimeout time.Duration
-	// FunctionKey, when set, is required (?code= or x-functions-key) by authLevel function and
-	// admin functions and by the admin API; "" disables key checks, as Core Tools does.
+	// FunctionKey and MasterKey, when either is set, turn key checks on (?code= or
+	// x-functions-key), as in Azure: authLevel function accepts the function key or the master
+	// key; authLevel admin and the admin API (/admin/…) accept only the master key. With both
+	// empty nothing is checked, as in Core Tools.
 	FunctionKey string
+	// MasterKey is the host's admin key (_master); see FunctionKey.
+	MasterKey string
+	// FrontEnd puts an emulated App Service front end before the host, as every request in Azure
+	// has one: it terminates TLS (the host sees https), adds its headers (X-Forwarded-Proto,
+	// X-Forwarded-For, X-ARR-LOG-ID, DISGUISED-HOST, X-Waws-Unencoded-Url) and decodes the URL
+	// path, %2F included. Off, the host is reached directly, as with Core Tools.
+	FrontEnd bool
 	// Logger receives the host's logs: handler stdout at Info, stderr at Error (Warn when the
 	// line contains "warn"), invocation Logs at Info. Nil discards them.
 	Logger *slog.Logger
@@ -59,8 +69,17 @@ const (
 	DefaultAddr = "127.0.0.1:7071"
 	// DefaultInitTimeout is the host's initializationTimeout.
 	DefaultInitTimeout = 30 * time.Second
-	// DefaultFunctionTimeout is the Consumption plan's default functionTimeout.
-	DefaultFunctionTimeout = 5 * time.Minute
+	// DefaultFunctionTimeout is the default functionTimeout on every plan but Windows
+	// Consumption, Flex Consumption included (ScriptJobHostOptionsSetup.DefaultFunctionTimeout in
+	// Azure/azure-functions-host src/WebJobs.Script/Config/ScriptJobHostOptionsSetup.cs).
+	DefaultFunctionTimeout = 30 * time.Minute
+	// DefaultRequestBodyLimit is the host's request body limit when FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+	// is not set (HttpRequestSizeMiddleware in Azure/azure-functions-host
+	// src/WebJobs.Script.WebHost/Middleware, 104857600 bytes).
+	DefaultRequestBodyLimit = 100 << 20
+	// MaxURLBytes is the documented URL length limit of HTTP triggers, 4 KB
+	// (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#limits).
+	MaxURLBytes = 4096
 	// ReadinessInterval is how often GET / is polled while the handler starts.
 	ReadinessInterval = 25 * time.Millisecond
 	// RestartWindow is the window in which MaxFailures counted failures stop the host.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -15,19 +16,30 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", 
 // request is rebuilt to http://127.0.0.1:port + original path + rebuilt query, headers copied
 // plus the host's, body only when Content-Length > 0, redirects not followed, and the handler's
 // response passed through as is.
-func (h *Host) forwardRequest(w http.ResponseWriter, r *http.Request, f *function) {
+func (h *Host) forwardRequest(w http.ResponseWriter, r *http.Request, in incoming, f *function) {
 	d, ctx, err := h.begin(r.Context(), f.name)
 	if err != nil {
 		h.log.Error("invocation not dispatched", "function", f.name, "error", err)
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	target := "http://127.0.0.1:" + strconv.Itoa(h.port) + r.URL.EscapedPath() + rebuildQuery(r.URL.RawQuery)
+	if slices.ContainsFunc(r.TransferEncoding, func(te string) bool { return strings.EqualFold(te, "chunked") }) {
+		// The host copies Transfer-Encoding: chunked into the HttpRequestMessage but a body only
+		// for Content-Length > 0 (HttpRequestExtensions.ToHttpRequestMessage), and HttpClient
+		// refuses to send that (ValidateAndNormalizeRequest in dotnet/runtime): the invocation
+		// fails and the client gets an empty 500; the handler never sees the request.
+		_ = h.end(d, f.name, fmt.Errorf("%w: 'Transfer-Encoding: chunked' header can not be used when content object is not specified", ErrInvocationFailed))
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	// new Uri(GetDisplayUrl()).AbsolutePath: the decoded Request.Path escaped again by Uri, %2F
+	// kept (DefaultHttpWorkerService.GetPathValue).
+	target := "http://127.0.0.1:" + strconv.Itoa(h.port) + uriPath(in.path) + rebuildQuery(r.URL.RawQuery)
 	var body io.Reader
 	if r.ContentLength > 0 {
 		body = r.Body
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, target, body)
+	req, err := http.NewRequestWithContext(ctx, normalizeMethod(r.Method), target, body)
 	if err != nil {
 		_ = h.end(d, f.name, fmt.Errorf("%w: build forwarded request: %w", ErrInvocationFailed, err))
 		w.WriteHeader(http.StatusInternalServerError)
@@ -64,6 +76,20 @@ func (h *Host) forwardRequest(w http.ResponseWriter, r *http.Request, f *functio
 		panic(http.ErrAbortHandler) // the status is already sent: abort the client connection
 	}
 	_ = h.end(d, f.name, nil)
+}
+
+// knownMethods are the methods .NET's HttpClient sends in their canonical upper-case spelling
+// whatever case the request used (HttpMethod.Normalize in dotnet/runtime).
+var knownMethods = []string{"GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "TRACE", "PATCH", "CONNECT"}
+
+// normalizeMethod spells a known method in upper case and leaves any other as sent.
+func normalizeMethod(m string) string {
+	for _, k := range knownMethods {
+		if strings.EqualFold(m, k) {
+			return k
+		}
+	}
+	return m
 }
 
 // rebuildQuery is QueryHelpers.AddQueryString over the parsed query: repeated keys

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +65,8 @@ type Host struct {
 	fns      []*function
 	forward  bool
 	timeout  time.Duration // 0 = unbounded
+	// bodyLimit is FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, else DefaultRequestBodyLimit.
+	bodyLimit int64
 
 	client *http.Client // payload and forwarding client (no redirects)
 	probe  *http.Client // readiness client
@@ -123,6 +127,10 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Forwarding != nil {
 		h.forward = *cfg.Forwarding
 	}
+	h.bodyLimit, err = bodyLimit(cfg.Env)
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case cfg.FunctionTimeout > 0:
 		h.timeout = cfg.FunctionTimeout
@@ -142,6 +150,26 @@ func New(cfg Config) (*Host, error) {
 	h.probe = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	h.bg, h.bgCancel = context.WithCancel(context.Background())
 	return h, nil
+}
+
+// bodyLimit is the app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT (from env, else the process
+// environment), else DefaultRequestBodyLimit. The host ignores a value that is not a number
+// (HttpRequestBodySizeMiddleware: long.TryParse); the emulator refuses it, to say so early.
+func bodyLimit(env []string) (int64, error) {
+	v := os.Getenv("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT")
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT" {
+			v = val
+		}
+	}
+	if v == "" {
+		return DefaultRequestBodyLimit, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT=%q is not a number of bytes", v)
+	}
+	return n, nil
 }
 
 func clientTimeout(ft time.Duration) time.Duration {

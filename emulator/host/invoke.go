@@ -155,7 +155,7 @@ func (h *Host) InvokeWithMetadata(ctx context.Context, function string, data, me
 
 // serveInvocation runs an HTTP-triggered function in payload mode and writes the client response.
 // Any failure gives the client an empty 500 (the host's exception middleware), and Logs are lost.
-func (h *Host) serveInvocation(w http.ResponseWriter, r *http.Request, f *function, params map[string]string, level string) {
+func (h *Host) serveInvocation(w http.ResponseWriter, r *http.Request, in incoming, f *function, params map[string]string, level string) {
 	var body []byte
 	if r.ContentLength > 0 {
 		var err error
@@ -167,7 +167,7 @@ func (h *Host) serveInvocation(w http.ResponseWriter, r *http.Request, f *functi
 	if params == nil {
 		params = map[string]string{}
 	}
-	payload, err := httpPayload(h.cfg.Style, f, r, body, params, level)
+	payload, err := httpPayload(h.cfg.Style, f, r, in, body, params, level)
 	if err != nil {
 		h.log.Error("build invocation payload", "function", f.name, "error", err)
 		w.WriteHeader(http.StatusInternalServerError)

@@ -74,15 +74,30 @@ func sysMetadata(function string) map[string]any {
 	}
 }
 
-// requestObject builds Data.<req> as HttpRequest.GetRequestAsJObject does.
-func requestObject(style PayloadStyle, r *http.Request, body []byte, params map[string]string, authLevel string) (map[string]any, error) {
-	query := queryObject(r.URL.RawQuery)
+// requestHeaders are the request's headers as ASP.NET Core holds them: Host and
+// Transfer-Encoding too (net/http keeps those outside Header).
+func requestHeaders(r *http.Request) map[string][]string {
 	headers := map[string][]string{"Host": {r.Host}}
 	for k, v := range r.Header {
 		headers[k] = v
 	}
+	if len(r.TransferEncoding) > 0 {
+		headers["Transfer-Encoding"] = r.TransferEncoding
+	}
+	return headers
+}
+
+// requestObject builds Data.<req> as HttpRequest.GetRequestAsJObject does: Url is
+// "{http|https}://{Host}{Path}{QueryString}" with Path escaped by PathString.ToString.
+func requestObject(style PayloadStyle, r *http.Request, in incoming, body []byte, params map[string]string, authLevel string) (map[string]any, error) {
+	query := queryObject(r.URL.RawQuery)
+	headers := requestHeaders(r)
+	rawQuery := ""
+	if r.URL.RawQuery != "" {
+		rawQuery = "?" + r.URL.RawQuery
+	}
 	req := map[string]any{
-		"Url":        "http://" + r.Host + r.URL.RequestURI(),
+		"Url":        in.scheme + "://" + r.Host + uriPath(in.path) + rawQuery,
 		"Method":     r.Method,
 		"Query":      query,
 		"Headers":    headers,
@@ -218,8 +233,8 @@ func httpMetadata(style PayloadStyle, f *function, r *http.Request, body []byte,
 			return nil, err
 		}
 	}
-	headers := map[string]string{"Host": r.Host}
-	for k, v := range r.Header {
+	headers := map[string]string{}
+	for k, v := range requestHeaders(r) {
 		headers[k] = strings.Join(v, ",")
 	}
 	md["Query"] = query
@@ -229,8 +244,8 @@ func httpMetadata(style PayloadStyle, f *function, r *http.Request, body []byte,
 }
 
 // httpPayload builds the whole invocation body for an HTTP-triggered function.
-func httpPayload(style PayloadStyle, f *function, r *http.Request, body []byte, params map[string]string, level string) ([]byte, error) {
-	req, err := requestObject(style, r, body, params, level)
+func httpPayload(style PayloadStyle, f *function, r *http.Request, in incoming, body []byte, params map[string]string, level string) ([]byte, error) {
+	req, err := requestObject(style, r, in, body, params, level)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // route is a compiled ASP.NET Core route template, restricted to whole-segment parameters:
@@ -247,4 +248,79 @@ func routeLess(a, b *route) bool {
 		}
 	}
 	return len(a.segments) > len(b.segments)
+}
+
+// aspNetPath is the request path as the host's ASP.NET Core Request.Path holds it: Kestrel
+// decodes every percent-escape but %2F, which stays so that an encoded slash is not a separator
+// (UrlDecoder in dotnet/aspnetcore src/Shared/UrlDecoder/UrlDecoder.cs: "Skip invalid hex values
+// and %2F"). An escape that does not decode to valid UTF-8 is kept as sent.
+func aspNetPath(escaped string) string {
+	if !strings.Contains(escaped, "%") {
+		return escaped
+	}
+	var b strings.Builder
+	for i := 0; i < len(escaped); i++ {
+		c := escaped[i]
+		if c == '%' && i+2 < len(escaped) && isHex(escaped[i+1]) && isHex(escaped[i+2]) {
+			v := unhex(escaped[i+1])<<4 | unhex(escaped[i+2])
+			if v != '/' {
+				b.WriteByte(v)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	if !utf8.ValidString(b.String()) {
+		return escaped
+	}
+	return b.String()
+}
+
+// uriPath escapes a decoded path for a URI the way .NET's Uri does for the forwarded request and
+// the payload's Url: characters a path may hold stay, escapes already present (%2F) stay, every
+// other byte becomes %XX.
+func uriPath(p string) string {
+	const upper = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+			b.WriteByte(c)
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(upper[c>>4])
+			b.WriteByte(upper[c&15])
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// pathSegments splits a Request.Path as ASP.NET Core routing does (PathTokenizer in
+// dotnet/aspnetcore src/Http/Routing/src/PathTokenizer.cs): without the leading slash, and
+// ignoring one trailing slash, "because routing ignores a trailing slash".
+func pathSegments(path string) []string {
+	p := strings.TrimPrefix(path, "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
 }

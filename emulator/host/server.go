@@ -6,31 +6,47 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
-// maxBodyBytes is the host's default request size limit (100 MB).
-const maxBodyBytes = 100 << 20
+// incoming is a client request as the host's ASP.NET Core pipeline sees it.
+type incoming struct {
+	scheme string // "https" behind the front end (AppServiceHeaderFixupMiddleware sets it from X-Forwarded-Proto), else "http"
+	path   string // Request.Path: decoded except %2F
+}
 
 // ServeHTTP serves the public endpoint: /api/<route> for HTTP functions, POST
-// /admin/functions/{name} for non-HTTP functions, and GET /admin/host/status.
+// /admin/functions/{name} for non-HTTP functions, and GET /admin/host/status. Unknown paths get
+// an empty 404, as from the host.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The documented URL limit; the status is Kestrel's for a request line over its limit
+	// (RequestLineTooLong → 414) [inferred: the docs give only the size].
+	if len(r.RequestURI) > MaxURLBytes {
+		w.WriteHeader(http.StatusRequestURITooLong)
+		return
+	}
+	in := incoming{scheme: "http", path: aspNetPath(r.URL.EscapedPath())}
+	if h.cfg.FrontEnd {
+		r, in = frontEnd(r)
+	}
 	switch {
-	case r.URL.Path == "/" || r.URL.Path == "":
+	case in.path == "/" || in.path == "":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "Azure Functions host emulator: your functions app is up and running.\n")
 		return
-	case strings.EqualFold(r.URL.Path, "/admin/host/status"):
+	case strings.EqualFold(in.path, "/admin/host/status"):
 		h.serveStatus(w, r)
 		return
-	case len(r.URL.Path) > len("/admin/functions/") && strings.EqualFold(r.URL.Path[:len("/admin/functions/")], "/admin/functions/"):
-		h.serveAdminInvoke(w, r, r.URL.Path[len("/admin/functions/"):])
+	case len(in.path) > len("/admin/functions/") && strings.EqualFold(in.path[:len("/admin/functions/")], "/admin/functions/"):
+		h.serveAdminInvoke(w, r, in.path[len("/admin/functions/"):])
 		return
 	}
-	f, params := h.matchRoute(r)
+	f, params := h.matchRoute(in.path, r.Method)
 	if f == nil {
-		http.NotFound(w, r)
+		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 	level, ok := h.authorize(r, f.auth)
@@ -45,36 +61,67 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Function host is not running: "+terr.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if h.forward && f.httpInAndOut() {
-		h.forwardRequest(w, r, f)
+	if r.ContentLength > h.bodyLimit {
+		// Kestrel refuses the body when the host first reads it (forwarding it, or building the
+		// payload) with a 413 BadHttpRequestException, and the host's ExceptionMiddleware turns the
+		// failed invocation into an empty 500: "Azure Functions return a 500 if request is too
+		// large" (https://github.com/Azure/azure-functions-host/issues/10519).
+		h.log.Error("Request body too large.", "function", f.name, "limit", h.bodyLimit)
+		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	h.serveInvocation(w, r, f, params, level)
+	if h.forward && f.httpInAndOut() {
+		h.forwardRequest(w, r, in, f)
+		return
+	}
+	h.serveInvocation(w, r, in, f, params, level)
 }
 
-// matchRoute finds the HTTP function for the request path and method. A path that matches but
-// whose method is not allowed is not a match: the host's router treats methods as a route
-// constraint, so the client gets 404.
-func (h *Host) matchRoute(r *http.Request) (*function, map[string]string) {
-	path := strings.Trim(r.URL.Path, "/")
-	prefix := h.settings.routePrefix
-	if prefix != "" {
-		if len(path) < len(prefix) || !strings.EqualFold(path[:len(prefix)], prefix) ||
-			(len(path) > len(prefix) && path[len(prefix)] != '/') {
+// frontEnd applies what App Service's front end does to a request before the host sees it: TLS
+// ends there, so the host sees https through X-Forwarded-Proto
+// (https://learn.microsoft.com/azure/app-service/configure-ssl-bindings#handle-tls-termination);
+// X-Forwarded-For carries the client address
+// (https://learn.microsoft.com/azure/app-service/configure-language-dotnetcore#detect-https-session);
+// X-ARR-LOG-ID is on every external request (HttpRequestExtensions.IsAppServiceInternalRequest
+// in Azure/azure-functions-host), DISGUISED-HOST holds the site's host name
+// (AppServiceHeaderFixupMiddleware there); and the URL path is decoded, %2F included, with the raw
+// one kept in X-Waws-Unencoded-Url (RestoreRawRequestPathMiddleware there, and the App Service
+// team in https://github.com/Azure/azure-functions-host/pull/9402).
+func frontEnd(r *http.Request) (*http.Request, incoming) {
+	r = r.Clone(r.Context())
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Forwarded-For", client)
+	r.Header.Set("X-ARR-LOG-ID", newGUID())
+	r.Header.Set("DISGUISED-HOST", r.Host)
+	r.Header.Set("X-Waws-Unencoded-Url", r.RequestURI)
+	decoded, err := url.PathUnescape(r.URL.EscapedPath())
+	if err != nil {
+		decoded = r.URL.EscapedPath()
+	}
+	return r, incoming{scheme: "https", path: aspNetPath(decoded)}
+}
+
+// matchRoute finds the HTTP function for a Request.Path and method, in precedence order. A path
+// that matches but whose method is not allowed is not a match: the host's router treats methods
+// as a route constraint (HttpMethodRouteConstraint, which compares them case-insensitively), so
+// the client gets 404. Route values are the path's segments as ASP.NET holds them (%2F kept).
+func (h *Host) matchRoute(path, method string) (*function, map[string]string) {
+	parts := pathSegments(path)
+	for _, lit := range pathSegments("/" + h.settings.routePrefix) {
+		if len(parts) == 0 || !strings.EqualFold(parts[0], lit) {
 			return nil, nil
 		}
-		path = strings.TrimPrefix(path[len(prefix):], "/")
-	}
-	var parts []string
-	if path != "" {
-		parts = strings.Split(path, "/")
+		parts = parts[1:]
 	}
 	for _, f := range h.fns {
 		if f.route == nil {
 			continue
 		}
-		if f.methods != nil && !f.methods[r.Method] {
+		if f.methods != nil && !f.methods[strings.ToUpper(method)] {
 			continue
 		}
 		if params, ok := f.route.match(parts); ok {
@@ -84,19 +131,31 @@ func (h *Host) matchRoute(r *http.Request) (*function, map[string]string) {
 	return nil, nil
 }
 
-// authorize checks the key for the auth level; it returns the caller's level for Identities.
+// authorize checks the key for the auth level and returns the caller's level for Identities. The
+// master key (admin level) is distinct from function keys: authLevel function accepts either,
+// authLevel admin and the admin API only the master key
+// (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to#understand-keys).
 func (h *Host) authorize(r *http.Request, level string) (string, bool) {
-	if h.cfg.FunctionKey == "" {
+	if h.cfg.FunctionKey == "" && h.cfg.MasterKey == "" {
 		return "Admin", true
 	}
 	key := r.Header.Get("x-functions-key")
 	if key == "" {
 		key = r.URL.Query().Get("code")
 	}
-	if key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(h.cfg.FunctionKey)) == 1 {
-		return "Function", true
+	switch {
+	case matches(key, h.cfg.MasterKey):
+		return "Admin", true
+	case matches(key, h.cfg.FunctionKey):
+		return "Function", level != "admin"
 	}
 	return "Anonymous", level == "anonymous"
+}
+
+// matches compares a presented key with a configured one in constant time; an empty key never
+// matches.
+func matches(presented, configured string) bool {
+	return presented != "" && configured != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(configured)) == 1
 }
 
 // serveStatus answers like the host's /admin/host/status.
@@ -133,13 +192,13 @@ func (h *Host) serveAdminInvoke(w http.ResponseWriter, r *http.Request, name str
 	}
 	f := h.findFunction(name)
 	if f == nil {
-		http.NotFound(w, r)
+		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 	var in struct {
 		Input any `json:"input"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.bodyLimit)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
 		http.Error(w, "invalid body: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -20,7 +20,7 @@
 // for an identity the app does not have.
 //
 // The IMDS shape (GET /metadata/identity/oauth2/token with "Metadata: true") is
-// answered too, so the seed's curl example works against the emulator. It returns
+// answered too, so a token request written by hand with curl works against the emulator. It returns
 // IMDS's fields (expires_in, expires_on, not_before as strings) and IMDS's errors
 // ({"error":"bad_request_102",…} without the header, {"error":"invalid_request",
 // "error_description":"Identity not found"} for an unknown identity).

@@ -73,7 +73,7 @@ func TestAppServiceErrors(t *testing.T) {
 
 func TestIMDSShape(t *testing.T) {
 	s := startService(t, Config{})
-	// The seed's Step 1, as curl sends it: the resource with a trailing slash.
+	// A token request as curl sends it by hand: the resource with a trailing slash.
 	query := url.Values{"api-version": {"2019-08-01"}, "resource": {"https://redis.azure.com/"}, "client_id": {userA.ClientID}}
 
 	status, body := get(t, http.DefaultClient, s.IMDSEndpoint(), query, map[string]string{"Metadata": "true"})

@@ -21,9 +21,12 @@ param applicationInsightsConnectionString string
 param redisHost string
 @description('oss | none, matching the database clustering policy.')
 param redisCluster string
+@description('Connections each instance may hold (REDIS_POOL_SIZE).')
+param redisPoolSize int
+@description('Most instances Flex may run; main.bicep derives it from the Redis connection budget.')
 @minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int
 @allowed([
   512
   2048
@@ -79,6 +82,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'REDIS_AUTH', value: 'entra' }
         { name: 'REDIS_CREDENTIAL', value: 'managedidentity' }
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
+        { name: 'REDIS_POOL_SIZE', value: string(redisPoolSize) }
       ]
     }
   }

@@ -8,7 +8,7 @@ param tags object
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param appPrincipalId string
 
-// Built-in role definition ID (reference: functions-custom-handler.md §8.2).
+// Built-in role definition IDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {

@@ -2,8 +2,9 @@
 // access keys disabled, and one access policy assignment per identity that may connect
 // (the app's, and optionally the deploying user's). An assignment's user is an object
 // ID; that object ID is also the Redis user name in `AUTH <oid> <token>`.
-// Property facts: azure-rest-api-specs redisenterprise stable/2025-07-01
-// (reference: functions-custom-handler.md §8.2; entra-redis-clients.md §(c)).
+// Property facts: https://github.com/Azure/azure-rest-api-specs,
+// specification/redisenterprise/resource-manager/Microsoft.Cache/RedisEnterprise/stable/2025-07-01
+// (and its examples); Entra access: https://learn.microsoft.com/azure/redis/entra-for-authentication.
 
 param name string
 param location string

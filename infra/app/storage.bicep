@@ -8,7 +8,7 @@ param deploymentContainerName string
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param appPrincipalId string
 
-// Built-in role definition IDs (reference: functions-custom-handler.md §8.2).
+// Built-in role definition IDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
