@@ -210,15 +210,22 @@ func (c *trackedConn) staleBefore(exp time.Time) bool {
 // framed is not closed (its state is unknown); go-redis's health check
 // discards it. retire reports whether the connection was busy.
 func (c *trackedConn) retire() (busy bool) {
-	c.mu.Lock()
-	c.retired.Store(true)
-	now := c.streaming || c.idle()
-	c.closing = c.closing || now
-	c.mu.Unlock()
-	if now {
+	if c.markRetired() {
 		c.Close()
+		return false
 	}
-	return !now
+	return true
+}
+
+// markRetired marks the connection retired and reports whether to close it
+// now.
+func (c *trackedConn) markRetired() (closeNow bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retired.Store(true)
+	closeNow = c.streaming || c.idle()
+	c.closing = c.closing || closeNow
+	return closeNow
 }
 
 func (c *trackedConn) Write(b []byte) (int, error) {

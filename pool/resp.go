@@ -58,6 +58,24 @@ func (d *number) feed(c byte, signed bool) (done bool, err error) {
 	return false, nil
 }
 
+// parseHeader reads the digits of a header line ("123\r\n") at the start of
+// b when the whole line is there: the common case, which avoids feeding
+// the line byte by byte. ok is false when the line is incomplete or not
+// plain digits; the caller then feeds it through number, which decides.
+func parseHeader(b []byte) (v, size int, ok bool) {
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9' && i < maxHeaderDigits:
+			v = v*10 + int(c-'0')
+		case c == '\r' && i > 0 && i+1 < len(b) && b[i+1] == '\n':
+			return v, i + 2, true
+		default:
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
 // Request framer states.
 const (
 	reqArray   = iota // at a command boundary: '*' comes next
@@ -115,37 +133,26 @@ func (f *requestFramer) next(p []byte) (n int, ended bool, err error) {
 		c := p[n]
 		n++
 		switch f.state {
-		case reqArray:
-			if c != '*' {
+		case reqArray, reqBulk:
+			if f.state == reqArray && c != '*' || f.state == reqBulk && c != '$' {
 				return n, false, errFraming
 			}
-			f.state, f.num = reqCount, number{}
-		case reqCount:
-			done, err := f.num.feed(c, false)
-			if err != nil {
-				return n, false, err
-			}
-			if done {
-				if f.num.n < 1 {
-					return n, false, errFraming
+			f.state++ // to reqCount or reqLen
+			f.num = number{}
+			if v, size, ok := parseHeader(p[n:]); ok {
+				n += size
+				if err := f.header(v); err != nil {
+					return n, false, err
 				}
-				f.args, f.arg, f.state = f.num.n, 0, reqBulk
-				f.nameLen, f.cmd, f.keep, f.kept, f.ends = 0, cmdOther, false, f.kept[:0], f.ends[:0]
 			}
-		case reqBulk:
-			if c != '$' {
-				return n, false, errFraming
-			}
-			f.state, f.num = reqLen, number{}
-		case reqLen:
+		case reqCount, reqLen:
 			done, err := f.num.feed(c, false)
 			if err != nil {
 				return n, false, err
 			}
 			if done {
-				f.left, f.state = f.num.n, reqPayload
-				if f.left == 0 {
-					f.state = reqCR
+				if err := f.header(f.num.n); err != nil {
+					return n, false, err
 				}
 			}
 		case reqCR:
@@ -153,20 +160,40 @@ func (f *requestFramer) next(p []byte) (n int, ended bool, err error) {
 				return n, false, errFraming
 			}
 			f.state = reqLF
+			if n < len(p) && p[n] == '\n' { // the common case: CRLF in one piece
+				n++
+				if f.endArg() {
+					return n, true, nil
+				}
+			}
 		case reqLF:
 			if c != '\n' {
 				return n, false, errFraming
 			}
-			f.endArg()
-			f.arg++
-			if f.arg == f.args {
-				f.state = reqArray
+			if f.endArg() {
 				return n, true, nil
 			}
-			f.state = reqBulk
 		}
 	}
 	return n, false, nil
+}
+
+// header acts on the count or length just read in state reqCount or
+// reqLen.
+func (f *requestFramer) header(v int) error {
+	if f.state == reqCount {
+		if v < 1 {
+			return errFraming
+		}
+		f.args, f.arg, f.state = v, 0, reqBulk
+		f.nameLen, f.cmd, f.keep, f.kept, f.ends = 0, cmdOther, false, f.kept[:0], f.ends[:0]
+		return nil
+	}
+	f.left, f.state = v, reqPayload
+	if v == 0 {
+		f.state = reqCR
+	}
+	return nil
 }
 
 // payload keeps the bytes of an argument that matters.
@@ -185,20 +212,24 @@ func (f *requestFramer) payload(b []byte) {
 	}
 }
 
-// endArg notes the end of an argument: after the name, whether the
-// command's arguments are worth keeping.
-func (f *requestFramer) endArg() {
-	if f.arg == 0 {
+// endArg notes the end of an argument (after the name: whether the
+// command's arguments are worth keeping) and reports whether it was the
+// command's last.
+func (f *requestFramer) endArg() (ended bool) {
+	switch {
+	case f.arg == 0:
 		f.cmd = f.kindOfName()
-		switch f.cmd {
-		case cmdAuth, cmdHello, cmdClient:
-			f.keep = true
-		}
-		return
-	}
-	if f.keep {
+		f.keep = f.cmd == cmdAuth || f.cmd == cmdHello || f.cmd == cmdClient
+	case f.keep:
 		f.ends = append(f.ends, len(f.kept))
 	}
+	f.arg++
+	if f.arg == f.args {
+		f.state = reqArray
+		return true
+	}
+	f.state = reqBulk
+	return false
 }
 
 // argument returns kept argument i (1 is the first after the name), or nil.
@@ -227,15 +258,6 @@ const (
 	cmdReset     // RESET: de-authenticates and resets the connection
 )
 
-var commandKinds = map[string]int{
-	"auth": cmdAuth, "hello": cmdHello, "client": cmdClient,
-	"multi": cmdMulti, "exec": cmdExec, "discard": cmdExec,
-	"watch": cmdWatch, "unwatch": cmdUnwatch,
-	"subscribe": cmdStreaming, "psubscribe": cmdStreaming, "ssubscribe": cmdStreaming,
-	"monitor": cmdStreaming, "sync": cmdStreaming, "psync": cmdStreaming,
-	"reset": cmdReset,
-}
-
 // command returns the kind of the current command, once its name is
 // complete.
 func (f *requestFramer) command() int { return f.cmd }
@@ -252,7 +274,27 @@ func (f *requestFramer) kindOfName() int {
 		}
 		lower[i] = c
 	}
-	return commandKinds[string(lower[:f.nameLen])] // no allocation: the map lookup converts in place
+	switch string(lower[:f.nameLen]) { // compiled to comparisons: no hashing, no allocation
+	case "auth":
+		return cmdAuth
+	case "hello":
+		return cmdHello
+	case "client":
+		return cmdClient
+	case "multi":
+		return cmdMulti
+	case "exec", "discard":
+		return cmdExec
+	case "watch":
+		return cmdWatch
+	case "unwatch":
+		return cmdUnwatch
+	case "subscribe", "psubscribe", "ssubscribe", "monitor", "sync", "psync":
+		return cmdStreaming
+	case "reset":
+		return cmdReset
+	}
+	return cmdOther
 }
 
 // password returns the password of the AUTH or HELLO … AUTH command just
@@ -348,6 +390,13 @@ func (f *replyFramer) next(p []byte) (n int, ended bool, err error) {
 				f.state = repLine
 			case '$', '!', '=', '*', '~', '>', '%', '|':
 				f.state, f.num = repNumber, number{}
+				if v, size, ok := parseHeader(p[n:]); ok {
+					n += size
+					f.state = repType
+					if ended, err := f.header(v); err != nil || ended {
+						return n, ended, err
+					}
+				}
 			default:
 				return n, false, errFraming
 			}
