@@ -13,9 +13,14 @@ TEST_FLAGS ?= -race -count=1 -timeout 15m
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/handler
 
-## test: vet, gofmt check, and every test (with -race) against private redis-servers
+## test: vet, gofmt check, every test (with -race) against private redis-servers, and 20 s of FuzzWire
 test: lint
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzWire$$' -fuzztime 20s ./pool
+
+## fuzz: the connection tracker's differential fuzz test against a real redis-server, FUZZTIME long (default 10m)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzWire$$' -fuzztime $(or $(FUZZTIME),10m) -timeout 0 ./pool
 
 ## run: build and start the whole local stack (redis-server, token service, TLS gateway, host emulator) on :7071
 ##      TOKEN_LIFETIME=90s shows refreshes live; RUN_FLAGS="-azure" uses REDIS_HOST and your az login instead
@@ -50,8 +55,7 @@ lint: refs
 # OUTSIDE matches references to documents that exist only next to this repository, in the
 # workspace it was written in: users clone the repository alone. Cite a public URL instead.
 OUTSIDE := \.\./shared|/work/shared|[Tt]he seed([^a-z]|$$)|seed-auth-flow|entra-redis-clients\.md|functions-custom-handler\.md|DESIGN\.md
-# pool/conntrack.go is being rewritten on another branch; its one such comment goes with that.
-REFS_EXEMPT := ':!Makefile' ':!pool/conntrack.go'
+REFS_EXEMPT := ':!Makefile'
 
 ## refs: fail on a reference outside the repository, or a relative Markdown link that does not resolve inside it
 refs:

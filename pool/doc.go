@@ -37,14 +37,43 @@
 // meets; Azure closes a connection whose token expired. So the pool wraps
 // every connection it dials and, after each new token:
 //
-//   - prefixes the next command written on each connection with
-//     AUTH <oid> <new token> and removes the AUTH's reply before go-redis
-//     reads (busy connections re-authenticate with no extra round trip);
+//   - writes AUTH <oid> <new token> in front of the next command on each
+//     connection, at the first moment it is safe: at a command boundary,
+//     with every reply read and no MULTI, WATCH or subscription open; the
+//     AUTH's reply (the next reply that is not a RESP3 push) is removed
+//     before go-redis reads, and the connection counts as re-authenticated
+//     only if it was OK. Busy connections re-authenticate with no extra
+//     round trip;
 //   - borrows the idle connections and PINGs them, so they too have a next
 //     command (an app idle for hours keeps live, authenticated connections);
-//   - at the re-authentication deadline, closes any connection that still
-//     carries the old token, before Azure would. go-redis discards such a
-//     connection before its next use.
+//   - at the re-authentication deadline, retires any connection that still
+//     carries the old token, before Azure would close it: an idle one is
+//     closed at once, a busy one as soon as its replies are read, never
+//     with a command in flight (go-redis would retry it: an INCR would count
+//     twice). go-redis's health check discards a retired connection before
+//     its next use; a write to one fails before a byte is sent and go-redis
+//     retries it elsewhere. Health counts busy retirements (RetiredBusy).
+//
+// To do this exactly the wrapper frames the byte stream, not the Write
+// calls: go-redis writes through a 32 KiB buffer, so one command can arrive
+// in several Writes and one Write can hold many commands. Commands and
+// replies are followed across calls by their lengths (resp.go); a value is
+// skipped by length, never scanned, so a value that looks like RESP stays a
+// value. A stream it cannot frame makes the connection untouchable: never
+// re-authenticated in line, retired at the deadline. The proof is the
+// differential fuzz test FuzzWire, against a bare redis-server (make fuzz),
+// and the e2e test TestBareServerLargeValues. Both validate what the
+// wrapper relies on in go-redis: one goroutine at a time writes a batch of
+// commands, flushes it, then reads the replies, and nothing autopipelines.
+// TestGoRedisVersionValidated pins the go-redis version this was validated
+// against; an upgrade fails it until both tests have been run again.
+//
+// go-redis's pre-use health check peeks at the socket through the
+// wrapper's SyscallConn: over TCP it sees the real socket (a connection the
+// server closed is dead before it is used); under TLS it sees "healthy,
+// nothing to read", as go-redis concludes for every TLS connection, since a
+// peek at TLS records can neither tell a close nor read without blocking.
+// Both report a retired connection as closed.
 //
 // What remains true:
 //
