@@ -41,11 +41,12 @@ package:
 	cp host.json $(DIST)/
 	for f in */function.json; do d=$$(dirname $$f); case $$d in template|dist) continue;; esac; mkdir -p $(DIST)/$$d; cp $$f $(DIST)/$$d/; done
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and go.mod/go.sum as go mod tidy leaves them
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 
 ## clean: remove build output
 clean:
