@@ -51,7 +51,7 @@ func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
 // cause for identity and connectivity trouble, 502 for a command Redis refused otherwise.
 // The detail is the pool's class message, which says what to do and holds no secret.
 func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
-	class := pool.Class(pool.Classify(err))
+	class := pool.ClassOf(err)
 	slug, retry := "", "1"
 	switch {
 	case errors.Is(class, pool.ErrNoAccessPolicy):
@@ -64,14 +64,14 @@ func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
 	case errors.Is(class, pool.ErrRedisUnreachable), isConnectivity(err):
 		slug = slugRedisUnavailable
 	}
-	handler.Log(ctx, "redis command failed", "class", pool.ClassName(class), "problem", slug)
+	handler.Log(ctx, "redis command failed", "class", class.String(), "problem", slug)
 	if slug == "" {
 		writeProblem(w, http.StatusBadGateway, slugRedisError, "redis refused the command")
 		return
 	}
 	detail := "redis is unavailable"
 	if class != nil {
-		detail = class.Error()
+		detail = class.Advice()
 	}
 	w.Header().Set("Retry-After", retry)
 	writeProblem(w, http.StatusServiceUnavailable, slug, detail)

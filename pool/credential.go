@@ -40,7 +40,7 @@ func NewCredential(c Config) (azcore.TokenCredential, error) {
 		return nil, fmt.Errorf("REDIS_CREDENTIAL=%q is not valid", c.Credential)
 	}
 	if err != nil {
-		return nil, classed(ErrIdentityNotFound, fmt.Errorf("build %s credential: %w", c.Credential, err))
+		return nil, ErrIdentityNotFound.wrap(fmt.Errorf("build %s credential: %w", c.Credential, err))
 	}
 	return cred, nil
 }

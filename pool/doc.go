@@ -65,8 +65,10 @@
 //
 // # Failures
 //
-// Errors of the seed's failure scenarios wrap one of ErrNoAccessPolicy,
-// ErrTokenExpired, ErrWrongAudience, ErrInvalidToken,
-// ErrIdentityUnreachable, ErrIdentityNotFound and ErrRedisUnreachable; each
-// message says what to do. Classify maps a command's error to its class.
+// Errors of the seed's failure scenarios match one of the failure classes
+// ErrNoAccessPolicy, ErrTokenExpired, ErrWrongAudience, ErrInvalidToken,
+// ErrIdentityUnreachable, ErrIdentityNotFound and ErrRedisUnreachable with
+// errors.Is. ClassOf finds the class of any error, a Redis command's too; the
+// class's String is its stable name ("no_access_policy") and its Advice says
+// what to do.
 package pool

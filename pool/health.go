@@ -87,12 +87,12 @@ func (p *Pool) Health() Health {
 		lastErr = warmErr
 	}
 	if lastErr != nil {
-		h.LastError, h.LastErrorClass = lastErr.Error(), ClassName(lastErr)
+		h.LastError, h.LastErrorClass = lastErr.Error(), ClassOf(lastErr).String()
 	}
 	switch {
 	case !tokenValid && (provErr != nil || h.Counters.TokenAcquisitions > 0):
 		h.State = StateUnavailable
-	case warmErr != nil && ClassName(warmErr) == "redis_unreachable":
+	case ClassOf(warmErr) == ErrRedisUnreachable:
 		h.State = StateUnavailable
 	case provErr != nil || warmErr != nil:
 		h.State = StateDegraded

@@ -143,7 +143,7 @@ func (p *Pool) dialer() (dialFunc, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
-			return nil, classed(ErrRedisUnreachable, err)
+			return nil, ErrRedisUnreachable.wrap(err)
 		}
 		if tlsCfg != nil {
 			host, _, _ := net.SplitHostPort(addr)
@@ -152,7 +152,7 @@ func (p *Pool) dialer() (dialFunc, error) {
 			tc := tls.Client(c, cfg)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				c.Close()
-				return nil, classed(ErrRedisUnreachable, fmt.Errorf("TLS handshake with %s: %w", addr, err))
+				return nil, ErrRedisUnreachable.wrap(fmt.Errorf("TLS handshake with %s: %w", addr, err))
 			}
 			c = tc
 		}
@@ -203,7 +203,7 @@ func (p *Pool) isCluster(ctx context.Context, dial dialFunc) (bool, error) {
 	defer c.Close()
 	info, err := c.Info(ctx, "cluster").Result()
 	if err != nil {
-		return false, Classify(err)
+		return false, classify(err)
 	}
 	return strings.Contains(info, "cluster_enabled:1"), nil
 }
@@ -214,9 +214,10 @@ func (p *Pool) isCluster(ctx context.Context, dial dialFunc) (bool, error) {
 func (p *Pool) Warm(ctx context.Context) error {
 	err := p.warm(ctx)
 	if err != nil {
-		err = Classify(err)
+		err = classify(err)
 		p.warmErr.Store(&err)
-		p.log.Error("redis pool warm-up failed", "class", ClassName(err), "error", err)
+		c := ClassOf(err)
+		p.log.Error("redis pool warm-up failed", "class", c.String(), "error", err, "advice", c.Advice())
 		return err
 	}
 	p.warmErr.Store(nil)

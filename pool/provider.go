@@ -172,7 +172,7 @@ func (p *Provider) Token(ctx context.Context) (*Token, error) {
 		}
 		return call.tok, nil
 	case <-ctx.Done():
-		return nil, classed(ErrIdentityUnreachable, fmt.Errorf("no token within %s: %w", p.opts.FetchTimeout, ctx.Err()))
+		return nil, ErrIdentityUnreachable.wrap(fmt.Errorf("no token within %s: %w", p.opts.FetchTimeout, ctx.Err()))
 	case <-p.ctx.Done():
 		return nil, errors.New("pool: credentials provider closed")
 	}
@@ -185,7 +185,7 @@ func (p *Provider) expiredOr(err error) error {
 	held := p.tok != nil
 	p.mu.Unlock()
 	if held {
-		return classed(ErrTokenExpired, err)
+		return ErrTokenExpired.wrap(err)
 	}
 	return err
 }
@@ -357,7 +357,8 @@ func (p *Provider) fetch(call *fetchCall, timeout time.Duration) {
 		if old != nil {
 			p.stats.refreshErr.Add(1)
 		}
-		p.log.Error("token acquisition failed", "class", ClassName(err), "error", err, "retry_at", next)
+		c := ClassOf(err)
+		p.log.Error("token acquisition failed", "class", c.String(), "error", err, "advice", c.Advice(), "retry_at", next)
 	case !isNew:
 		p.stats.duplicates.Add(1)
 		p.log.Debug("identity endpoint returned the current token; asking again later", "expires_on", tok.ExpiresOn, "retry_at", next)
@@ -402,7 +403,7 @@ func (p *Provider) newToken(at azcore.AccessToken, now time.Time) (*Token, error
 		expires = exp
 	}
 	if !expires.After(now) {
-		return nil, classed(ErrTokenExpired, fmt.Errorf("the credential returned a token that expired at %s", expires.UTC().Format(time.RFC3339)))
+		return nil, ErrTokenExpired.wrap(fmt.Errorf("the credential returned a token that expired at %s", expires.UTC().Format(time.RFC3339)))
 	}
 	return &Token{token: at.Token, username: user, ExpiresOn: expires, RefreshOn: at.RefreshOn, AcquiredAt: now}, nil
 }

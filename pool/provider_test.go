@@ -333,7 +333,7 @@ func TestTokenNeverPrintsItself(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "token", tok)
 	assert.NotContains(t, buf.String(), "secret-token-value")
 	assert.NotContains(t, tok.String(), "secret-token-value")
-	assert.True(t, errors.Is(classed(ErrTokenExpired, nil), ErrTokenExpired))
+	assert.True(t, errors.Is(ErrTokenExpired.wrap(nil), ErrTokenExpired))
 }
 
 // The heap does not grow across 1000 rotations with subscribed listeners.

@@ -91,7 +91,7 @@ func problem(w http.ResponseWriter, status int, slug, detail string) {
 // type naming the cause; the detail is the pool's class message, which holds
 // no secret.
 func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
-	class := pool.Class(pool.Classify(err))
+	class := pool.ClassOf(err)
 	slug, retry, detail := "redis-unavailable", "1", "redis is unavailable"
 	switch {
 	case errors.Is(class, pool.ErrNoAccessPolicy):
@@ -105,9 +105,9 @@ func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
 		slug, detail = "redis-error", "redis refused the rate-limit script"
 	}
 	if class != nil {
-		detail = class.Error()
+		detail = class.Advice()
 	}
-	handler.Log(ctx, "rate-limit script failed", "class", pool.ClassName(class), "problem", slug)
+	handler.Log(ctx, "rate-limit script failed", "class", class.String(), "problem", slug)
 	if slug == "redis-error" {
 		problem(w, http.StatusBadGateway, slug, detail)
 		return

@@ -90,7 +90,7 @@ func run() error {
 		wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
 		defer cancel()
 		if err := p.Warm(wctx); err != nil {
-			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassName(err), "error", err)
+			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassOf(err).String(), "error", err)
 			return
 		}
 		logger.Info("pool warm", "state", p.Health().State)
