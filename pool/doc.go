@@ -25,9 +25,10 @@
 // current valid token at once; with none valid, all of them share one
 // request bounded by DialTimeout.
 //
-// The Provider is also a go-redis auth.StreamingCredentialsProvider, for
-// programs that bring their own client; Pool itself uses it as a
-// CredentialsProviderContext and re-authenticates connections as below.
+// The Provider (Pool.TokenProvider) is also a go-redis
+// auth.StreamingCredentialsProvider, for a client of your own that should
+// share the pool's tokens; Pool itself uses it as a CredentialsProviderContext
+// and re-authenticates connections as below.
 //
 // # Connections
 //

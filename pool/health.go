@@ -68,7 +68,7 @@ func (p *Pool) Health() Health {
 	tokenValid := true
 	var provErr error
 	if p.provider != nil {
-		s := p.provider.Status()
+		s := p.provider.status()
 		h.TokenExpiresOn, h.NextRefresh, h.ReauthDeadline, h.LastSuccess = s.ExpiresOn, s.NextRefresh, s.ReauthDeadline, s.LastSuccess
 		h.Counters.TokenAcquisitions, h.Counters.TokenFailures = s.TokensAcquired, s.TokenFailures
 		h.Counters.RefreshFailures, h.Counters.DuplicateTokens = s.RefreshFailures, s.DuplicateTokens

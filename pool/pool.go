@@ -20,7 +20,7 @@ import (
 
 // Options carries what a Config cannot: code, not settings.
 type Options struct {
-	// Credential replaces the credential Config.Credential would build. Any
+	// Credential replaces the credential Config.CredentialKind would build. Any
 	// azcore.TokenCredential works.
 	Credential azcore.TokenCredential
 	// Logger receives the pool's log lines; default slog.Default().
@@ -70,19 +70,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Pool, error) {
 		cred := opts.Credential
 		if cred == nil {
 			var err error
-			if cred, err = NewCredential(cfg); err != nil {
+			if cred, err = newCredential(cfg); err != nil {
 				return nil, err
 			}
 		}
-		prov, err := NewProvider(cred, ProviderOptions{
+		prov := newProvider(cred, providerOptions{
 			Scope: cfg.Scope, Username: cfg.Username, RefreshRatio: cfg.RefreshRatio,
 			FetchTimeout: cfg.DialTimeout, Logger: p.log,
 		})
-		if err != nil {
-			return nil, err
-		}
 		p.provider = prov
-		prov.OnRotate(p.rotated)
+		prov.onRotate(p.rotated)
 	}
 	p.tracker = newTracker(func() (cur, prev *Token) {
 		if p.provider == nil {
@@ -277,18 +274,18 @@ func borrow(ctx context.Context, c *redis.Client, n int, f func(cn *redis.Conn) 
 }
 
 // rotated is called by the provider with each new token.
-func (p *Pool) rotated(old, new *Token) {
+func (p *Pool) rotated(old, next *Token) {
 	if old == nil {
 		return
 	}
 	select {
-	case p.rotations <- [2]*Token{old, new}:
+	case p.rotations <- [2]*Token{old, next}:
 	default: // a re-authentication is pending; it will use the newest token
 		select {
 		case <-p.rotations:
 		default:
 		}
-		p.rotations <- [2]*Token{old, new}
+		p.rotations <- [2]*Token{old, next}
 	}
 }
 
