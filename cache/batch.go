@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
 	"github.com/redis/go-redis/v9"
 )
@@ -37,7 +38,7 @@ type BatchItem struct {
 // ServeHTTP implements http.Handler.
 func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeMethodNotAllowed(w, "POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	body, ok := readBody(w, r, h.cfg.MaxValueBytes)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
 )
 
@@ -28,11 +29,10 @@ func New(p *pool.Pool, cfg Config) http.Handler {
 
 // ServeHTTP implements http.Handler.
 func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	const allow = "GET, HEAD, PUT, DELETE"
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 	default:
-		writeMethodNotAllowed(w, allow)
+		handler.WriteMethodNotAllowed(w, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete)
 		return
 	}
 	key, err := ParseKey(r.PathValue("key"))

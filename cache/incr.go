@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
 )
 
@@ -20,7 +21,7 @@ func NewIncr(p *pool.Pool, cfg Config) http.Handler {
 // ServeHTTP implements http.Handler.
 func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeMethodNotAllowed(w, "POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	key, err := ParseKey(r.PathValue("key"))

@@ -41,12 +41,6 @@ func writeProblem(w http.ResponseWriter, status int, slug, detail string) {
 	handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType(slug), Status: status, Detail: detail})
 }
 
-// writeMethodNotAllowed answers 405 with Allow.
-func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
-	w.Header().Set("Allow", allow)
-	writeProblem(w, http.StatusMethodNotAllowed, "method-not-allowed", "allowed methods: "+allow)
-}
-
 // writeRedisError answers a failed Redis command: 503 with Retry-After and a type naming the
 // cause for identity and connectivity trouble, 502 for a command Redis refused otherwise.
 // The detail is the pool's class message, which says what to do and holds no secret.

@@ -101,7 +101,7 @@ func (a *App) routeHandler(entries []routeEntry) http.Handler {
 			writeNotFound(w)
 			return
 		}
-		writeMethodNotAllowed(w, allow)
+		WriteMethodNotAllowed(w, allow...)
 	})
 }
 
@@ -122,15 +122,6 @@ func (e routeEntry) match(r *http.Request) ([]string, bool) {
 		values[i] = v
 	}
 	return values, true
-}
-
-// writeMethodNotAllowed writes the 405 problem with the Allow header.
-func writeMethodNotAllowed(w http.ResponseWriter, allow []string) {
-	slices.Sort(allow)
-	allow = slices.Compact(allow)
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	WriteProblem(w, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
-		"this function accepts "+strings.Join(allow, ", ")))
 }
 
 // serveForwarded runs fn's HTTP handler on a forwarded request: Log goes to slog only, a panic

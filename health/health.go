@@ -16,8 +16,7 @@ import (
 func New(p *pool.Pool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType("method-not-allowed"), Status: http.StatusMethodNotAllowed})
+			handler.WriteMethodNotAllowed(w, http.MethodGet, http.MethodHead)
 			return
 		}
 		h := p.Health()

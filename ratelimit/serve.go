@@ -37,8 +37,7 @@ type answer struct {
 
 func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		problem(w, http.StatusMethodNotAllowed, "method-not-allowed", "use POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	key := r.PathValue("key")
