@@ -8,6 +8,7 @@ import (
 
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/redisproblem"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -57,7 +58,7 @@ func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		items, err = h.set(r, req.Set)
 	}
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/redisproblem"
 )
 
 // TTLHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
@@ -53,7 +54,7 @@ func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 	e, ok, err := h.st.get(r.Context(), key)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	if !ok {
@@ -114,7 +115,7 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	res, err := h.st.put(r.Context(), key, entry{value: body, contentType: ct, ttl: ttl}, cond)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	if res == 0 {
@@ -138,7 +139,7 @@ func (h *keyHandler) delete(w http.ResponseWriter, r *http.Request, key string) 
 	}
 	res, err := h.st.del(r.Context(), key, cond)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	switch res {

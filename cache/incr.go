@@ -7,6 +7,7 @@ import (
 
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/redisproblem"
 )
 
 // incrHandler serves POST cache/{key}/incr.
@@ -40,7 +41,7 @@ func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusConflict, "not-an-integer", "the stored value is not a 64-bit integer, or the increment would overflow")
 			return
 		}
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": key, "value": n})

@@ -1,16 +1,14 @@
 package ratelimit
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/redisproblem"
 )
 
 // maxKeyBytes is the longest key the function accepts.
@@ -65,7 +63,7 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := f.limiter.Take(r.Context(), key, limit, window)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	h := w.Header()
@@ -84,42 +82,6 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func problem(w http.ResponseWriter, status int, slug, detail string) {
 	handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType(slug), Status: status, Detail: detail})
-}
-
-// writeRedisError answers a failed script run with 503 and Retry-After, the
-// type naming the cause; the detail is the pool's class message, which holds
-// no secret.
-func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
-	class := pool.ClassOf(err)
-	slug, retry, detail := "redis-unavailable", "1", "redis is unavailable"
-	switch {
-	case errors.Is(class, pool.ErrNoAccessPolicy):
-		slug, retry = "no-access-policy", "10"
-	case errors.Is(class, pool.ErrTokenExpired):
-		slug, retry = "token-expired", "5"
-	case errors.Is(class, pool.ErrIdentityUnreachable), errors.Is(class, pool.ErrIdentityNotFound),
-		errors.Is(class, pool.ErrWrongAudience), errors.Is(class, pool.ErrInvalidToken):
-		slug, retry = "identity-unavailable", "5"
-	case class == nil && !isConnectivity(err):
-		slug, detail = "redis-error", "redis refused the rate-limit script"
-	}
-	if class != nil {
-		detail = class.Advice()
-	}
-	handler.Log(ctx, "rate-limit script failed", "class", class.String(), "problem", slug)
-	if slug == "redis-error" {
-		problem(w, http.StatusBadGateway, slug, detail)
-		return
-	}
-	w.Header().Set("Retry-After", retry)
-	problem(w, http.StatusServiceUnavailable, slug, detail)
-}
-
-// isConnectivity reports errors that mean Redis could not be reached or
-// answer in time.
-func isConnectivity(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func validKey(k string) bool {
