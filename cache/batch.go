@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
 	"github.com/funcredis/funcredis/redisproblem"
 	"github.com/redis/go-redis/v9"
 )
@@ -18,9 +17,10 @@ type batchHandler struct {
 	cfg Config
 }
 
-// NewBatch returns the handler of the cache-batch function (route cache-batch).
-func NewBatch(p *pool.Pool, cfg Config) http.Handler {
-	return &batchHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+// NewBatch returns the handler of the cache-batch function (route cache-batch); rdb is the
+// process-wide pool's client.
+func NewBatch(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &batchHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}, cfg: cfg}
 }
 
 // BatchItem is one key of a batch answer. Value is set for a found UTF-8 value; a value that is

@@ -36,9 +36,9 @@ func newFixture(t *testing.T) *fixture {
 	cfg.MaxBatch = 3
 	cfg.MaxTTL = time.Hour
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key}", New(p, cfg))
-	mux.Handle("/api/cache/{key}/incr", NewIncr(p, cfg))
-	mux.Handle("/api/cache-batch", NewBatch(p, cfg))
+	mux.Handle("/api/cache/{key}", New(p.Client(), cfg))
+	mux.Handle("/api/cache/{key}/incr", NewIncr(p.Client(), cfg))
+	mux.Handle("/api/cache-batch", NewBatch(p.Client(), cfg))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -236,7 +236,7 @@ func TestRedisDownIs503(t *testing.T) {
 	}
 	defer p.Close()
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key}", New(p, DefaultConfig()))
+	mux.Handle("/api/cache/{key}", New(p.Client(), DefaultConfig()))
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/cache/k", nil))
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || problemType(t, rec.Body.Bytes()) != "redis-unavailable" {

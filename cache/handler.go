@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
 	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
 // TTLHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
@@ -23,9 +23,10 @@ type keyHandler struct {
 	cfg Config
 }
 
-// New returns the handler of the cache function (route cache/{key}).
-func New(p *pool.Pool, cfg Config) http.Handler {
-	return &keyHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+// New returns the handler of the cache function (route cache/{key}); rdb is the process-wide
+// pool's client.
+func New(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &keyHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}, cfg: cfg}
 }
 
 // ServeHTTP implements http.Handler.

@@ -6,17 +6,18 @@ import (
 	"strings"
 
 	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
 	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
 // incrHandler serves POST cache/{key}/incr.
 type incrHandler struct{ st *store }
 
 // NewIncr returns the handler of the cache-incr function (route cache/{key}/incr): POST adds
-// ?by=n (default 1) to the integer at key, creating it at 0, and answers {"key","value"}.
-func NewIncr(p *pool.Pool, cfg Config) http.Handler {
-	return &incrHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}}
+// ?by=n (default 1) to the integer at key, creating it at 0, and answers {"key","value"}. rdb is
+// the process-wide pool's client.
+func NewIncr(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &incrHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}}
 }
 
 // ServeHTTP implements http.Handler.

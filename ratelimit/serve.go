@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
 	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
 // maxKeyBytes is the longest key the function accepts.
 const maxKeyBytes = 128
 
 // New returns the ratelimit function's handler for POST /api/ratelimit/{key}.
+// rdb is the process-wide pool's client (the function only runs a script);
 // cfg must be valid (Config.Validate).
-func New(p *pool.Pool, cfg Config) http.Handler {
-	return &function{limiter: NewLimiter(p, cfg), cfg: cfg}
+func New(rdb redis.Scripter, cfg Config) http.Handler {
+	return &function{limiter: newLimiter(rdb, cfg), cfg: cfg}
 }
 
 type function struct {
-	limiter *Limiter
+	limiter *limiter
 	cfg     Config
 }
 
@@ -55,13 +56,13 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s := q.Get("window"); s != "" {
 		d, err := time.ParseDuration(s)
-		if err != nil || d < time.Millisecond || d > MaxWindow {
+		if err != nil || d < time.Millisecond || d > maxWindow {
 			problem(w, http.StatusBadRequest, "invalid-window", "window must be a duration from 1ms to 24h, such as 10s")
 			return
 		}
 		window = d
 	}
-	d, err := f.limiter.Take(r.Context(), key, limit, window)
+	d, err := f.limiter.take(r.Context(), key, limit, window)
 	if err != nil {
 		redisproblem.Write(r.Context(), w, err)
 		return
