@@ -388,7 +388,7 @@ func runFailover(ctx context.Context, s *stack, cfg config) (failoverResult, err
 		for _, keys := range acked {
 			for _, k := range keys {
 				r.Acked++
-				if v, err := rdb.Get(ctx, "cache:"+k).Result(); err != nil || v != k {
+				if v, err := rdb.Get(ctx, valueKey(k)).Result(); err != nil || v != k {
 					r.Lost++
 				}
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/funcredis/funcredis/cache"
 	"github.com/funcredis/funcredis/pool"
 	"github.com/redis/go-redis/v9"
 )
@@ -33,6 +34,16 @@ const (
 	serveBaselineTx = "baseline-tx"
 )
 
+// cachePrefix is the cache function's default CACHE_KEY_PREFIX, under which bin/handler keeps
+// the values every server reads.
+var cachePrefix = cache.DefaultConfig().KeyPrefix
+
+// valueKey is where the cache function keeps key's bytes.
+func valueKey(key string) string { return cache.ValueKey(cachePrefix, key) }
+
+// typeKey is where the cache function keeps key's content type.
+func typeKey(key string) string { return cache.TypeKey(cachePrefix, key) }
+
 // serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
 func serve(mode string) error {
 	tlsConf, err := tlsFromEnv()
@@ -47,13 +58,13 @@ func serve(mode string) error {
 			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
 		defer rdb.Close()
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := rdb.Get(r.Context(), "cache:"+r.PathValue("key")).Bytes()
+			v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
 			writeValue(w, v, err)
 		})
 		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
 			b, err := io.ReadAll(r.Body)
 			if err == nil {
-				err = rdb.Set(r.Context(), "cache:"+r.PathValue("key"), b, 0).Err()
+				err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
 			}
 			if err != nil {
 				http.Error(w, "redis error", http.StatusServiceUnavailable)
@@ -66,11 +77,12 @@ func serve(mode string) error {
 			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
 		defer rdb.Close()
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			ctx, key := r.Context(), "cache:"+r.PathValue("key")
+			ctx, name := r.Context(), r.PathValue("key")
+			key := valueKey(name)
 			var val *redis.StringCmd
 			_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				val = p.Get(ctx, key)
-				p.Get(ctx, "{"+key+"}:ct")
+				p.Get(ctx, typeKey(name))
 				p.PTTL(ctx, key)
 				return nil
 			})
@@ -82,13 +94,14 @@ func serve(mode string) error {
 			writeValue(w, v, err)
 		})
 		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			key := "cache:" + r.PathValue("key")
+			name := r.PathValue("key")
+			key := valueKey(name)
 			b, err := io.ReadAll(r.Body)
 			if err == nil {
 				_, err = rdb.TxPipelined(r.Context(), func(p redis.Pipeliner) error {
 					p.Exists(r.Context(), key)
 					p.Set(r.Context(), key, b, 0)
-					p.Set(r.Context(), "{"+key+"}:ct", r.Header.Get("Content-Type"), 0)
+					p.Set(r.Context(), typeKey(name), r.Header.Get("Content-Type"), 0)
 					return nil
 				})
 			}
@@ -100,7 +113,7 @@ func serve(mode string) error {
 		})
 	case servePerInvocation:
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := getPerInvocation(r.Context(), tlsConf, "cache:"+r.PathValue("key"))
+			v, err := getPerInvocation(r.Context(), tlsConf, valueKey(r.PathValue("key")))
 			writeValue(w, v, err)
 		})
 	default:

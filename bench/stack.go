@@ -196,7 +196,7 @@ func (s *stack) seed(ctx context.Context) error {
 	rdb := s.backendClient(2)
 	defer rdb.Close()
 	for key, v := range map[string][]byte{keySmall: valueSmall, keyLarge: valueLarge} {
-		if err := rdb.Set(ctx, "cache:"+key, v, 0).Err(); err != nil {
+		if err := rdb.Set(ctx, valueKey(key), v, 0).Err(); err != nil {
 			return fmt.Errorf("seed %s: %w", key, err)
 		}
 	}

@@ -165,9 +165,9 @@ func (t *warmTargets) op(target, kind string) op {
 			rdb = t.raw
 		}
 		if get {
-			return redisGet(rdb, "cache:"+key)
+			return redisGet(rdb, valueKey(key))
 		}
-		return redisSet(rdb, "cache:put-"+key, value)
+		return redisSet(rdb, valueKey("put-"+key), value)
 	case targetBaseline:
 		return httpOp(t.c.baseline, t.baseline.url())
 	case targetBaseTx:

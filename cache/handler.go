@@ -13,9 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TTLHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
+// ttlHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
 // HEAD with the seconds left before the key expires.
-const TTLHeader = "X-Cache-TTL"
+const ttlHeader = "X-Cache-TTL"
 
 // keyHandler serves GET, HEAD, PUT and DELETE on cache/{key}.
 type keyHandler struct {
@@ -37,7 +37,7 @@ func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		handler.WriteMethodNotAllowed(w, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete)
 		return
 	}
-	key, err := ParseKey(r.PathValue("key"))
+	key, err := parseKey(r.PathValue("key"))
 	if err != nil {
 		writeInput(w, err)
 		return
@@ -66,7 +66,7 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 	hdr := w.Header()
 	hdr.Set("ETag", tag)
 	if e.ttl > 0 {
-		hdr.Set(TTLHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
+		hdr.Set(ttlHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, tag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -87,9 +87,9 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	ttlText := r.URL.Query().Get("ttl")
 	if ttlText == "" {
-		ttlText = r.Header.Get(TTLHeader)
+		ttlText = r.Header.Get(ttlHeader)
 	}
-	ttl, err := ParseTTL(ttlText, h.cfg.MaxTTL)
+	ttl, err := parseTTL(ttlText, h.cfg.MaxTTL)
 	if err != nil {
 		writeInput(w, err)
 		return
@@ -157,9 +157,9 @@ func (h *keyHandler) delete(w http.ResponseWriter, r *http.Request, key string) 
 	}
 }
 
-// writeTooLarge answers 413.
-func writeTooLarge(w http.ResponseWriter, max int64) {
-	writeProblem(w, http.StatusRequestEntityTooLarge, "value-too-large", "the value is larger than "+strconv.FormatInt(max, 10)+" bytes (CACHE_MAX_VALUE_BYTES)")
+// writeTooLarge answers 413 for a value over limit bytes.
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	writeProblem(w, http.StatusRequestEntityTooLarge, "value-too-large", "the value is larger than "+strconv.FormatInt(limit, 10)+" bytes (CACHE_MAX_VALUE_BYTES)")
 }
 
 // parseCondition reads If-Match (one strong ETag, or *) and, for writes, If-None-Match: *.

@@ -26,12 +26,12 @@ func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
-	key, err := ParseKey(r.PathValue("key"))
+	key, err := parseKey(r.PathValue("key"))
 	if err != nil {
 		writeInput(w, err)
 		return
 	}
-	by, err := ParseIncrement(r.URL.Query().Get("by"))
+	by, err := parseIncrement(r.URL.Query().Get("by"))
 	if err != nil {
 		writeInput(w, err)
 		return

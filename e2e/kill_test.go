@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcredis/funcredis/cache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -69,7 +70,7 @@ func TestKillMidLoad(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for k, v := range acked {
-		got, err := rdb.Get(ctx, "cache:"+k).Result()
+		got, err := rdb.Get(ctx, cache.ValueKey(cache.DefaultConfig().KeyPrefix, k)).Result()
 		if err != nil || got != v {
 			t.Fatalf("acknowledged write %s missing after the kill: %q %v", k, got, err)
 		}
