@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/funcredis/funcredis/cache"
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/funcredis/funcredis/pool"
 	"github.com/redis/go-redis/v9"
 )
@@ -46,7 +46,7 @@ func typeKey(key string) string { return cache.TypeKey(cachePrefix, key) }
 
 // serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
 func serve(mode string) error {
-	tlsConf, err := tlsFromEnv()
+	tlsConf, err := localstack.ClientTLS(os.Getenv("REDIS_TLS_CA_FILE"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,8 @@ func serve(mode string) error {
 // getPerInvocation is the serverless anti-pattern: a new credential, a token request, a new
 // client (TLS dial and AUTH) and a Close, for one GET.
 func getPerInvocation(ctx context.Context, tlsConf *tls.Config, key string) ([]byte, error) {
-	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ID: azidentity.ClientID(os.Getenv("AZURE_CLIENT_ID"))})
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}
@@ -155,17 +156,4 @@ func writeValue(w http.ResponseWriter, v []byte, err error) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write(v)
 	}
-}
-
-// tlsFromEnv trusts REDIS_TLS_CA_FILE (the gateway's CA).
-func tlsFromEnv() (*tls.Config, error) {
-	ca, err := os.ReadFile(os.Getenv("REDIS_TLS_CA_FILE"))
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return nil, errors.New("REDIS_TLS_CA_FILE: no certificate")
-	}
-	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
 }
