@@ -3,13 +3,8 @@
 // token's oid, password = the token), which keeps every connection
 // authenticated for as long as the process lives.
 //
-// Use one Pool per process:
-//
-//	cfg, err := pool.LoadConfig()            // REDIS_HOST, REDIS_CLUSTER, AZURE_CLIENT_ID, …
-//	p, err := pool.New(ctx, cfg, pool.Options{})
-//	err = p.Warm(ctx)                        // token + MinIdleConns connections, PINGed
-//	p.Client().Get(ctx, "k")                 // any go-redis command
-//	h := p.Health()                          // state, expiry, counters; no secrets
+// Use one Pool per process: LoadConfig, New, Warm before serving, every
+// command through Client, Health for probes; the package Example shows it.
 //
 // # Tokens
 //
