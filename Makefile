@@ -46,11 +46,12 @@ package:
 	cp host.json $(DIST)/
 	for f in */function.json; do d=$$(dirname $$f); case $$d in template|dist) continue;; esac; mkdir -p $(DIST)/$$d; cp $$f $(DIST)/$$d/; done
 
-## lint: gofmt, go vet, and no reference that leads outside this repository
+## lint: gofmt, go vet, go.mod/go.sum as go mod tidy leaves them, and no reference that leads outside this repository
 lint: refs
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 
 # OUTSIDE matches references to documents that exist only next to this repository, in the
 # workspace it was written in: users clone the repository alone. Cite a public URL instead.

@@ -103,7 +103,7 @@ func run(cfg config, quick bool, out string, only []string) error {
 	}
 	res := results{Quick: quick, Machine: describeMachine(), Fairness: fairness, Phases: only}
 	res.Date = time.Now().UTC().Format(time.RFC3339)
-	logf("stack up: redis-server %s, gateway %s (TLS), token service %s", s.backend.Addr, s.gw.Addr(), s.ts.URL())
+	logf("stack up: redis-server %s, gateway %s (TLS), token service %s", s.Backend.Addr, s.Gateway.Addr(), s.Tokens.URL())
 	want := func(p string) bool { return slices.Contains(only, p) }
 	if want("warm") {
 		if res.Warm, err = runWarm(ctx, s, cfg); err != nil {

@@ -58,7 +58,7 @@ func runMemory(ctx context.Context, s *stack, cfg config) (memoryResult, error) 
 	wg.Go(func() { drive(ctx, 2, cfg.memRotDur, 0, httpGet(c, p.url()+"/api/cache/"+keySmall)) })
 	type point struct{ rot, rss float64 }
 	var pts []point
-	ts0 := s.ts.Stats().IssuedTotal()
+	ts0 := s.Tokens.Stats().IssuedTotal()
 	end := time.Now().Add(cfg.memRotDur)
 	for time.Now().Before(end) && ctx.Err() == nil {
 		time.Sleep(time.Second)
@@ -66,7 +66,7 @@ func runMemory(ctx context.Context, s *stack, cfg config) (memoryResult, error) 
 		if err != nil {
 			break
 		}
-		pts = append(pts, point{float64(s.ts.Stats().IssuedTotal() - ts0), float64(rss)})
+		pts = append(pts, point{float64(s.Tokens.Stats().IssuedTotal() - ts0), float64(rss)})
 		r.RotMaxMB = max(r.RotMaxMB, mb(rss))
 	}
 	wg.Wait()

@@ -170,8 +170,14 @@ func (r *results) write(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
-		return err
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results: %w", err)
 	}
-	return writeFile(filepath.Join(dir, name+".md"), []byte(r.markdown()), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".md"), []byte(r.markdown()), 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
 }

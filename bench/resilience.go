@@ -13,7 +13,7 @@ import (
 
 // startHandler sets the token lifetime and starts a warm bin/handler in forwarded mode.
 func startHandler(ctx context.Context, s *stack, name string, lifetime time.Duration, c *http.Client) (*proc, error) {
-	s.ts.SetLifetime(lifetime)
+	s.Tokens.SetLifetime(lifetime)
 	p, err := startProc(s.dir, name, s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo))
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, err
 	if err != nil {
 		return r, fmt.Errorf("%w (handler log: %s)", err, p.tail())
 	}
-	gw0, ts0 := s.gw.Stats(), s.ts.Stats()
+	gw0, ts0 := s.Gateway.Stats(), s.Tokens.Stats()
 	stop := make(chan struct{})
 	var events []time.Time
 	var wg sync.WaitGroup
@@ -93,7 +93,7 @@ func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, err
 			case <-stop:
 				return
 			case now := <-tick.C:
-				if n := s.gw.Stats().ReAuths; n > last {
+				if n := s.Gateway.Stats().ReAuths; n > last {
 					events = append(events, now)
 					last = n
 				}
@@ -103,7 +103,7 @@ func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, err
 	l := drive(ctx, conc, cfg.rotationDur, 0, httpGet(c, p.url()+"/api/cache/"+keySmall))
 	close(stop)
 	wg.Wait()
-	gw1, ts1 := s.gw.Stats(), s.ts.Stats()
+	gw1, ts1 := s.Gateway.Stats(), s.Tokens.Stats()
 	h1, err := health(ctx, c, p.url())
 	if err != nil {
 		return r, err
@@ -180,7 +180,7 @@ func runIdleBurst(ctx context.Context, s *stack, cfg config) (idleResult, error)
 	if err != nil {
 		return r, err
 	}
-	gw0 := s.gw.Stats()
+	gw0 := s.Gateway.Stats()
 	select {
 	case <-time.After(3 * cfg.shortLifetime):
 	case <-ctx.Done():
@@ -188,7 +188,7 @@ func runIdleBurst(ctx context.Context, s *stack, cfg config) (idleResult, error)
 	}
 	first := drive(ctx, 1, 5*time.Second, 1, get)
 	burst := drive(ctx, conc, 10*time.Second, 50, get)
-	gw1 := s.gw.Stats()
+	gw1 := s.Gateway.Stats()
 	h1, err := health(ctx, c, p.url())
 	if err != nil {
 		return r, err
@@ -254,13 +254,13 @@ func runOutages(ctx context.Context, s *stack, cfg config) ([]outageResult, erro
 		}
 		r := outageResult{Kind: o.kind, LifetimeS: lt.Seconds(), OutageS: o.outage.Seconds(),
 			RemainingS: time.Until(h.TokenExpiresOn).Seconds()}
-		gw0 := s.gw.Stats()
+		gw0 := s.Gateway.Stats()
 		start := time.Now()
-		s.ts.SetFault(tokenservice.Fault{Mode: tokenservice.Status5xx, Status: 500})
+		s.Tokens.SetFault(tokenservice.Fault{Mode: tokenservice.Status5xx, Status: 500})
 		endc := make(chan time.Time, 1)
 		go func() {
 			time.Sleep(o.outage)
-			s.ts.SetFault(tokenservice.Fault{})
+			s.Tokens.SetFault(tokenservice.Fault{})
 			endc <- time.Now()
 		}()
 		l := drive(ctx, 8, o.outage+o.tail, 0, httpGet(c, p.url()+"/api/cache/"+keySmall))
@@ -297,7 +297,7 @@ func runOutages(ctx context.Context, s *stack, cfg config) ([]outageResult, erro
 				r.UnavailableMs = ms(firstOK.Sub(firstFail))
 			}
 		}
-		r.Gateway = deltaOf(gw0, s.gw.Stats())
+		r.Gateway = deltaOf(gw0, s.Gateway.Stats())
 		r.TokenFailed = h1.Counters.TokenFailures - h.Counters.TokenFailures
 		logf("outage %s (%.1fs, %.1fs of token left): %d requests, %d failed, recovered %.0f ms after, %d closed by expiry",
 			r.Kind, r.OutageS, r.RemainingS, r.Requests, r.Failed, r.RecoverMs, r.Gateway.ClosedTokenExpired)
@@ -348,17 +348,17 @@ func runFailover(ctx context.Context, s *stack, cfg config) (failoverResult, err
 			acked[w] = append(acked[w], key)
 			return nil
 		}
-		gw0 := s.gw.Stats()
+		gw0 := s.Gateway.Stats()
 		dropc := make(chan time.Time, 1)
 		go func() {
 			time.Sleep(time.Second)
 			at := time.Now()
-			s.gw.DropAll()
+			s.Gateway.DropAll()
 			dropc <- at
 		}()
 		l := drive(ctx, writers+readers, 3*time.Second, 0, o)
 		drop := <-dropc
-		dropped = append(dropped, float64(s.gw.Stats().ClosedByFault-gw0.ClosedByFault))
+		dropped = append(dropped, float64(s.Gateway.Stats().ClosedByFault-gw0.ClosedByFault))
 		var nfw, nfr int
 		var lastFail, firstRead time.Time
 		for _, sm := range l.samples {
@@ -388,7 +388,7 @@ func runFailover(ctx context.Context, s *stack, cfg config) (failoverResult, err
 		for _, keys := range acked {
 			for _, k := range keys {
 				r.Acked++
-				if v, err := rdb.Get(ctx, "cache:"+k).Result(); err != nil || v != k {
+				if v, err := rdb.Get(ctx, valueKey(k)).Result(); err != nil || v != k {
 					r.Lost++
 				}
 			}

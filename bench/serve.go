@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/funcredis/funcredis/cache"
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/funcredis/funcredis/pool"
 	"github.com/redis/go-redis/v9"
 )
@@ -33,9 +34,19 @@ const (
 	serveBaselineTx = "baseline-tx"
 )
 
+// cachePrefix is the cache function's default CACHE_KEY_PREFIX, under which bin/handler keeps
+// the values every server reads.
+var cachePrefix = cache.DefaultConfig().KeyPrefix
+
+// valueKey is where the cache function keeps key's bytes.
+func valueKey(key string) string { return cache.ValueKey(cachePrefix, key) }
+
+// typeKey is where the cache function keeps key's content type.
+func typeKey(key string) string { return cache.TypeKey(cachePrefix, key) }
+
 // serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
 func serve(mode string) error {
-	tlsConf, err := tlsFromEnv()
+	tlsConf, err := localstack.ClientTLS(os.Getenv("REDIS_TLS_CA_FILE"))
 	if err != nil {
 		return err
 	}
@@ -47,13 +58,13 @@ func serve(mode string) error {
 			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
 		defer rdb.Close()
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := rdb.Get(r.Context(), "cache:"+r.PathValue("key")).Bytes()
+			v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
 			writeValue(w, v, err)
 		})
 		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
 			b, err := io.ReadAll(r.Body)
 			if err == nil {
-				err = rdb.Set(r.Context(), "cache:"+r.PathValue("key"), b, 0).Err()
+				err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
 			}
 			if err != nil {
 				http.Error(w, "redis error", http.StatusServiceUnavailable)
@@ -66,11 +77,12 @@ func serve(mode string) error {
 			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
 		defer rdb.Close()
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			ctx, key := r.Context(), "cache:"+r.PathValue("key")
+			ctx, name := r.Context(), r.PathValue("key")
+			key := valueKey(name)
 			var val *redis.StringCmd
 			_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				val = p.Get(ctx, key)
-				p.Get(ctx, "{"+key+"}:ct")
+				p.Get(ctx, typeKey(name))
 				p.PTTL(ctx, key)
 				return nil
 			})
@@ -82,13 +94,14 @@ func serve(mode string) error {
 			writeValue(w, v, err)
 		})
 		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			key := "cache:" + r.PathValue("key")
+			name := r.PathValue("key")
+			key := valueKey(name)
 			b, err := io.ReadAll(r.Body)
 			if err == nil {
 				_, err = rdb.TxPipelined(r.Context(), func(p redis.Pipeliner) error {
 					p.Exists(r.Context(), key)
 					p.Set(r.Context(), key, b, 0)
-					p.Set(r.Context(), "{"+key+"}:ct", r.Header.Get("Content-Type"), 0)
+					p.Set(r.Context(), typeKey(name), r.Header.Get("Content-Type"), 0)
 					return nil
 				})
 			}
@@ -100,7 +113,7 @@ func serve(mode string) error {
 		})
 	case servePerInvocation:
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := getPerInvocation(r.Context(), tlsConf, "cache:"+r.PathValue("key"))
+			v, err := getPerInvocation(r.Context(), tlsConf, valueKey(r.PathValue("key")))
 			writeValue(w, v, err)
 		})
 	default:
@@ -117,7 +130,8 @@ func serve(mode string) error {
 // getPerInvocation is the serverless anti-pattern: a new credential, a token request, a new
 // client (TLS dial and AUTH) and a Close, for one GET.
 func getPerInvocation(ctx context.Context, tlsConf *tls.Config, key string) ([]byte, error) {
-	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ID: azidentity.ClientID(os.Getenv("AZURE_CLIENT_ID"))})
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}
@@ -142,17 +156,4 @@ func writeValue(w http.ResponseWriter, v []byte, err error) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write(v)
 	}
-}
-
-// tlsFromEnv trusts REDIS_TLS_CA_FILE (the gateway's CA).
-func tlsFromEnv() (*tls.Config, error) {
-	ca, err := os.ReadFile(os.Getenv("REDIS_TLS_CA_FILE"))
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return nil, errors.New("REDIS_TLS_CA_FILE: no certificate")
-	}
-	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/funcredis/funcredis/emulator/host"
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -85,20 +86,20 @@ func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error)
 	if err != nil {
 		return nil, err
 	}
-	tok, _, err := s.ts.Token(s.oid)
+	tok, _, err := s.Tokens.Token(localstack.AppObjectID)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+s.oid, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
+	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
 		return nil, err
 	}
-	if t.baseTx, err = startProc(s.dir, "baseline-tx", self, s.handlerEnv("REDIS_USERNAME="+s.oid, "REDIS_PASSWORD="+tok), "-serve", serveBaselineTx); err != nil {
+	if t.baseTx, err = startProc(s.dir, "baseline-tx", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaselineTx); err != nil {
 		return nil, err
 	}
 	if t.quiet, err = startProc(s.dir, "handler-quiet", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo, "LOG_LEVEL=warn")); err != nil {
 		return nil, err
 	}
-	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+s.oid), "-serve", servePerInvocation); err != nil {
+	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID), "-serve", servePerInvocation); err != nil {
 		return nil, err
 	}
 	if t.handler, err = startProc(s.dir, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo)); err != nil {
@@ -165,9 +166,9 @@ func (t *warmTargets) op(target, kind string) op {
 			rdb = t.raw
 		}
 		if get {
-			return redisGet(rdb, "cache:"+key)
+			return redisGet(rdb, valueKey(key))
 		}
-		return redisSet(rdb, "cache:put-"+key, value)
+		return redisSet(rdb, valueKey("put-"+key), value)
 	case targetBaseline:
 		return httpOp(t.c.baseline, t.baseline.url())
 	case targetBaseTx:
@@ -258,13 +259,13 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 				c.RPS/by[targetBaseline].RPS, c.P50us, by[targetBaseline].P50us)
 		}
 	}
-	before := s.ts.Stats().Requests
+	before := s.Tokens.Stats().Requests
 	for _, conc := range []int{1, 50} {
 		cells := measure(ctx, t, []string{targetHandler, targetPerInvoc}, "GET small", conc, cfg.trials, cfg.trialDur)
 		res.AntiPattern = append(res.AntiPattern, cells...)
 		res.AntiPatternInvocations += cells[1].Requests
 		logf("anti-pattern c=%-2d  handler %.0f/s  per-invocation %.0f/s", conc, cells[0].RPS, cells[1].RPS)
 	}
-	res.AntiPatternTokenRequests = s.ts.Stats().Requests - before
+	res.AntiPatternTokenRequests = s.Tokens.Stats().Requests - before
 	return res, nil
 }

@@ -6,7 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/redisproblem"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,14 +17,15 @@ type batchHandler struct {
 	cfg Config
 }
 
-// NewBatch returns the handler of the cache-batch function (route cache-batch).
-func NewBatch(p *pool.Pool, cfg Config) http.Handler {
-	return &batchHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+// NewBatch returns the handler of the cache-batch function (route cache-batch); rdb is the
+// process-wide pool's client.
+func NewBatch(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &batchHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}, cfg: cfg}
 }
 
-// BatchItem is one key of a batch answer. Value is set for a found UTF-8 value; a value that is
+// batchItem is one key of a batch answer. Value is set for a found UTF-8 value; a value that is
 // not valid UTF-8 is reported with Binary true and no Value (read it with GET).
-type BatchItem struct {
+type batchItem struct {
 	Key         string `json:"key"`
 	Found       bool   `json:"found"`
 	Value       string `json:"value,omitempty"`
@@ -37,32 +39,32 @@ type BatchItem struct {
 // ServeHTTP implements http.Handler.
 func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeMethodNotAllowed(w, "POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	body, ok := readBody(w, r, h.cfg.MaxValueBytes)
 	if !ok {
 		return
 	}
-	req, err := ParseBatch(body, h.cfg.MaxBatch, h.cfg.MaxTTL, h.cfg.MaxValueBytes)
+	req, err := parseBatch(body, h.cfg.MaxBatch, h.cfg.MaxTTL, h.cfg.MaxValueBytes)
 	if err != nil {
 		writeInput(w, err)
 		return
 	}
-	var items []BatchItem
+	var items []batchItem
 	if len(req.Get) > 0 {
 		items, err = h.get(r, req.Get)
 	} else {
 		items, err = h.set(r, req.Set)
 	}
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
-func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) {
+func (h *batchHandler) get(r *http.Request, keys []string) ([]batchItem, error) {
 	ctx := r.Context()
 	type cmds struct {
 		val, ct *redis.StringCmd
@@ -78,13 +80,13 @@ func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) 
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	items := make([]BatchItem, len(keys))
+	items := make([]batchItem, len(keys))
 	for i, k := range keys {
 		e, ok, err := entryFrom(cs[i].val, cs[i].ct, cs[i].ttl)
 		if err != nil {
 			return nil, err
 		}
-		items[i] = BatchItem{Key: k, Found: ok}
+		items[i] = batchItem{Key: k, Found: ok}
 		if !ok {
 			continue
 		}
@@ -99,23 +101,23 @@ func (h *batchHandler) get(r *http.Request, keys []string) ([]BatchItem, error) 
 	return items, nil
 }
 
-func (h *batchHandler) set(r *http.Request, sets []BatchSet) ([]BatchItem, error) {
+func (h *batchHandler) set(r *http.Request, sets []batchSet) ([]batchItem, error) {
 	keys := make([]string, len(sets))
 	entries := make([]entry, len(sets))
 	for i, s := range sets {
 		keys[i] = s.Key
 		entries[i] = entry{value: []byte(s.Value), ttl: time.Duration(s.TTL) * time.Second}
 		if s.ContentType != "" {
-			entries[i].contentType, _ = parseContentType(s.ContentType) // validated by ParseBatch
+			entries[i].contentType, _ = parseContentType(s.ContentType) // validated by parseBatch
 		}
 	}
 	created, err := h.st.setAll(r.Context(), keys, entries)
 	if err != nil {
 		return nil, err
 	}
-	items := make([]BatchItem, len(sets))
+	items := make([]batchItem, len(sets))
 	for i, s := range sets {
-		items[i] = BatchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: created[i], TTL: s.TTL}
+		items[i] = batchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: created[i], TTL: s.TTL}
 	}
 	return items, nil
 }

@@ -36,9 +36,9 @@ func newFixture(t *testing.T) *fixture {
 	cfg.MaxBatch = 3
 	cfg.MaxTTL = time.Hour
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key...}", New(p, cfg)) // cache/{*key}
-	mux.Handle("/api/cache/{key}/incr", NewIncr(p, cfg))
-	mux.Handle("/api/cache-batch", NewBatch(p, cfg))
+	mux.Handle("/api/cache/{key...}", New(p.Client(), cfg)) // cache/{*key}
+	mux.Handle("/api/cache/{key}/incr", NewIncr(p.Client(), cfg))
+	mux.Handle("/api/cache-batch", NewBatch(p.Client(), cfg))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -90,7 +90,7 @@ func TestPutGetDeleteRoundTrip(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != val || res.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("GET: %d %q %q", res.StatusCode, b, res.Header.Get("Content-Type"))
 	}
-	if ttl := res.Header.Get(TTLHeader); ttl != "60" && ttl != "59" {
+	if ttl := res.Header.Get(ttlHeader); ttl != "60" && ttl != "59" {
 		t.Fatalf("TTL header %q", ttl)
 	}
 	res, b = f.do(t, "HEAD", "/api/cache/k1", "")
@@ -106,7 +106,7 @@ func TestPutGetDeleteRoundTrip(t *testing.T) {
 		t.Fatalf("replace: %d", res.StatusCode)
 	}
 	res, _ = f.do(t, "GET", "/api/cache/k1", "")
-	if res.Header.Get("Content-Type") != "application/octet-stream" || res.Header.Get(TTLHeader) != "" {
+	if res.Header.Get("Content-Type") != "application/octet-stream" || res.Header.Get(ttlHeader) != "" {
 		t.Fatalf("replace without type/ttl kept old metadata: %v", res.Header)
 	}
 	res, _ = f.do(t, "DELETE", "/api/cache/k1", "")
@@ -174,7 +174,7 @@ func TestCounterAndBatch(t *testing.T) {
 		t.Fatalf("batch set: %d %s", res.StatusCode, b)
 	}
 	res, b = f.do(t, "POST", "/api/cache-batch", `{"get":["b1","b2","missing"]}`)
-	var out struct{ Items []BatchItem }
+	var out struct{ Items []batchItem }
 	if err := json.Unmarshal(b, &out); err != nil || res.StatusCode != 200 || len(out.Items) != 3 {
 		t.Fatalf("batch get: %d %s", res.StatusCode, b)
 	}
@@ -188,7 +188,7 @@ func TestCounterAndBatch(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	f := newFixture(t)
-	long := strings.Repeat("k", MaxKeyBytes+1)
+	long := strings.Repeat("k", maxKeyBytes+1)
 	cases := []struct {
 		name, method, path, body string
 		hdr                      []string
@@ -205,7 +205,7 @@ func TestBadInput(t *testing.T) {
 		{"value too large", "PUT", "/api/cache/big", strings.Repeat("x", 129), nil, 413, "value-too-large"},
 		{"ttl zero", "PUT", "/api/cache/t?ttl=0", "x", nil, 400, "invalid-ttl"},
 		{"ttl too long", "PUT", "/api/cache/t?ttl=3601", "x", nil, 400, "invalid-ttl"},
-		{"ttl not a number", "PUT", "/api/cache/t", "x", []string{TTLHeader + ": soon"}, 400, "invalid-ttl"},
+		{"ttl not a number", "PUT", "/api/cache/t", "x", []string{ttlHeader + ": soon"}, 400, "invalid-ttl"},
 		{"bad content type", "PUT", "/api/cache/t", "x", []string{"Content-Type: ;;"}, 415, "unsupported-media-type"},
 		{"bad If-Match", "PUT", "/api/cache/t", "x", []string{"If-Match: W/\"x\""}, 400, "invalid-precondition"},
 		{"wrong method", "POST", "/api/cache/t", "x", nil, 405, "method-not-allowed"},
@@ -289,7 +289,7 @@ func TestRedisDownIs503(t *testing.T) {
 	}
 	defer p.Close()
 	mux := http.NewServeMux()
-	mux.Handle("/api/cache/{key...}", New(p, DefaultConfig()))
+	mux.Handle("/api/cache/{key...}", New(p.Client(), DefaultConfig()))
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/cache/k", nil))
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || problemType(t, rec.Body.Bytes()) != "redis-unavailable" {
@@ -320,9 +320,9 @@ func TestParseKeyNamesTheByte(t *testing.T) {
 		"a b":  `' ' at offset 1`,
 		"\xe9": `byte 0xE9 at offset 0`,
 	} {
-		_, err := ParseKey(key)
+		_, err := parseKey(key)
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseKey(%q) = %v, want it to say %s", key, err, want)
+			t.Errorf("parseKey(%q) = %v, want it to say %s", key, err, want)
 		}
 	}
 }

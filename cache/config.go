@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// MaxKeyBytes is the longest key, in bytes, that the functions accept.
-const MaxKeyBytes = 256
+// maxKeyBytes is the longest key, in bytes, that the functions accept.
+const maxKeyBytes = 256
 
 // Config holds the cache function's settings, read with envconfig.
 type Config struct {

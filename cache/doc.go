@@ -40,5 +40,6 @@
 //     key, not across keys. The request body is bounded by CACHE_MAX_VALUE_BYTES.
 //
 // Bad input is a 4xx problem with a stable type (ProblemType slugs listed in problems.go);
-// Redis or identity trouble is 503 with Retry-After and a type naming the cause.
+// Redis or identity trouble is answered by redisproblem.Write: 503 with Retry-After and a type
+// naming the cause, 502 for a command Redis refused.
 package cache

@@ -13,14 +13,14 @@ func FuzzParseKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		k, err := ParseKey(s)
+		k, err := parseKey(s)
 		if err != nil {
 			if !errors.Is(err, errInput) {
 				t.Fatalf("error of no input class: %v", err)
 			}
 			return
 		}
-		if k != s || len(k) == 0 || len(k) > MaxKeyBytes {
+		if k != s || len(k) == 0 || len(k) > maxKeyBytes {
 			t.Fatalf("accepted %q", s)
 		}
 		for i := 0; i < len(k); i++ {
@@ -36,17 +36,17 @@ func FuzzParseTTL(f *testing.F) {
 	for _, s := range []string{"", "0", "1", "-1", "2592000", "2592001", "1e3", "99999999999999999999"} {
 		f.Add(s)
 	}
-	max := 30 * 24 * time.Hour
+	maxTTL := 30 * 24 * time.Hour
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseTTL(s, max)
+		d, err := parseTTL(s, maxTTL)
 		if err != nil {
 			if !errors.Is(err, errInput) {
 				t.Fatalf("error of no input class: %v", err)
 			}
 			return
 		}
-		if d < 0 || d > max || d%time.Second != 0 || (s != "" && d == 0) {
-			t.Fatalf("ParseTTL(%q) = %v", s, d)
+		if d < 0 || d > maxTTL || d%time.Second != 0 || (s != "" && d == 0) {
+			t.Fatalf("parseTTL(%q) = %v", s, d)
 		}
 	})
 }
@@ -60,7 +60,7 @@ func FuzzParseBatch(f *testing.F) {
 	const maxBatch, maxValue = 4, 16
 	maxTTL := time.Hour
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := ParseBatch(body, maxBatch, maxTTL, maxValue)
+		req, err := parseBatch(body, maxBatch, maxTTL, maxValue)
 		if err != nil {
 			if !errors.Is(err, errInput) {
 				t.Fatalf("error of no input class: %v", err)
@@ -80,7 +80,7 @@ func FuzzParseBatch(f *testing.F) {
 			}
 		}
 		for _, k := range keys {
-			if _, err := ParseKey(k); err != nil || seen[k] {
+			if _, err := parseKey(k); err != nil || seen[k] {
 				t.Fatalf("accepted key %q", k)
 			}
 			seen[k] = true

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
-// TTLHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
+// ttlHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
 // HEAD with the seconds left before the key expires.
-const TTLHeader = "X-Cache-TTL"
+const ttlHeader = "X-Cache-TTL"
 
 // keyHandler serves GET, HEAD, PUT and DELETE on cache/{key}.
 type keyHandler struct {
@@ -21,17 +23,17 @@ type keyHandler struct {
 	cfg Config
 }
 
-// New returns the handler of the cache function (route cache/{key}).
-func New(p *pool.Pool, cfg Config) http.Handler {
-	return &keyHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}, cfg: cfg}
+// New returns the handler of the cache function (route cache/{key}); rdb is the process-wide
+// pool's client.
+func New(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &keyHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}, cfg: cfg}
 }
 
 // ServeHTTP implements http.Handler.
 func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	const allow = "GET, HEAD, PUT, DELETE"
 	// The key first: the route is cache/{*key} so that a key holding '/' (a %2F that Azure's
 	// front end decodes) reaches this handler, and what it gets is a 400 naming the '/'.
-	key, err := ParseKey(r.PathValue("key"))
+	key, err := parseKey(r.PathValue("key"))
 	if err != nil {
 		writeInput(w, err)
 		return
@@ -39,7 +41,7 @@ func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 	default:
-		writeMethodNotAllowed(w, allow)
+		handler.WriteMethodNotAllowed(w, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete)
 		return
 	}
 	switch r.Method {
@@ -55,7 +57,7 @@ func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 	e, ok, err := h.st.get(r.Context(), key)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	if !ok {
@@ -66,7 +68,7 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 	hdr := w.Header()
 	hdr.Set("ETag", tag)
 	if e.ttl > 0 {
-		hdr.Set(TTLHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
+		hdr.Set(ttlHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, tag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -87,9 +89,9 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	ttlText := r.URL.Query().Get("ttl")
 	if ttlText == "" {
-		ttlText = r.Header.Get(TTLHeader)
+		ttlText = r.Header.Get(ttlHeader)
 	}
-	ttl, err := ParseTTL(ttlText, h.cfg.MaxTTL)
+	ttl, err := parseTTL(ttlText, h.cfg.MaxTTL)
 	if err != nil {
 		writeInput(w, err)
 		return
@@ -116,7 +118,7 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	res, err := h.st.put(r.Context(), key, entry{value: body, contentType: ct, ttl: ttl}, cond)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	if res == 0 {
@@ -140,7 +142,7 @@ func (h *keyHandler) delete(w http.ResponseWriter, r *http.Request, key string) 
 	}
 	res, err := h.st.del(r.Context(), key, cond)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	switch res {
@@ -157,9 +159,9 @@ func (h *keyHandler) delete(w http.ResponseWriter, r *http.Request, key string) 
 	}
 }
 
-// writeTooLarge answers 413.
-func writeTooLarge(w http.ResponseWriter, max int64) {
-	writeProblem(w, http.StatusRequestEntityTooLarge, "value-too-large", "the value is larger than "+strconv.FormatInt(max, 10)+" bytes (CACHE_MAX_VALUE_BYTES)")
+// writeTooLarge answers 413 for a value over limit bytes.
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	writeProblem(w, http.StatusRequestEntityTooLarge, "value-too-large", "the value is larger than "+strconv.FormatInt(limit, 10)+" bytes (CACHE_MAX_VALUE_BYTES)")
 }
 
 // parseCondition reads If-Match (one strong ETag, or *) and, for writes, If-None-Match: *.

@@ -5,30 +5,33 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/handler"
+	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
 // incrHandler serves POST cache/{key}/incr.
 type incrHandler struct{ st *store }
 
 // NewIncr returns the handler of the cache-incr function (route cache/{key}/incr): POST adds
-// ?by=n (default 1) to the integer at key, creating it at 0, and answers {"key","value"}.
-func NewIncr(p *pool.Pool, cfg Config) http.Handler {
-	return &incrHandler{st: &store{rdb: p.Client(), prefix: cfg.KeyPrefix}}
+// ?by=n (default 1) to the integer at key, creating it at 0, and answers {"key","value"}. rdb is
+// the process-wide pool's client.
+func NewIncr(rdb redis.UniversalClient, cfg Config) http.Handler {
+	return &incrHandler{st: &store{rdb: rdb, prefix: cfg.KeyPrefix}}
 }
 
 // ServeHTTP implements http.Handler.
 func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeMethodNotAllowed(w, "POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
-	key, err := ParseKey(r.PathValue("key"))
+	key, err := parseKey(r.PathValue("key"))
 	if err != nil {
 		writeInput(w, err)
 		return
 	}
-	by, err := ParseIncrement(r.URL.Query().Get("by"))
+	by, err := parseIncrement(r.URL.Query().Get("by"))
 	if err != nil {
 		writeInput(w, err)
 		return
@@ -39,7 +42,7 @@ func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusConflict, "not-an-integer", "the stored value is not a 64-bit integer, or the increment would overflow")
 			return
 		}
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": key, "value": n})

@@ -40,13 +40,13 @@ func keyByteAllowed(b byte) bool {
 	return false
 }
 
-// ParseKey validates a client key: 1..MaxKeyBytes bytes, each allowed by keyByteAllowed.
-func ParseKey(key string) (string, error) {
+// parseKey validates a client key: 1..maxKeyBytes bytes, each allowed by keyByteAllowed.
+func parseKey(key string) (string, error) {
 	if key == "" {
 		return "", badInput(400, "invalid-key", "the key is empty")
 	}
-	if len(key) > MaxKeyBytes {
-		return "", badInput(400, "invalid-key", "the key is %d bytes; at most %d are allowed", len(key), MaxKeyBytes)
+	if len(key) > maxKeyBytes {
+		return "", badInput(400, "invalid-key", "the key is %d bytes; at most %d are allowed", len(key), maxKeyBytes)
 	}
 	for i := 0; i < len(key); i++ {
 		if !keyByteAllowed(key[i]) {
@@ -74,21 +74,21 @@ func slashNote(b byte) string {
 	return ""
 }
 
-// ParseTTL parses a TTL in whole seconds. "" means no expiry (0); otherwise 1..max.
-func ParseTTL(s string, max time.Duration) (time.Duration, error) {
+// parseTTL parses a TTL in whole seconds. "" means no expiry (0); otherwise 1..maxTTL.
+func parseTTL(s string, maxTTL time.Duration) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	maxSec := int64(max / time.Second)
+	maxSec := int64(maxTTL / time.Second)
 	if err != nil || n < 1 || n > maxSec {
 		return 0, badInput(400, "invalid-ttl", "ttl must be whole seconds from 1 to %d", maxSec)
 	}
 	return time.Duration(n) * time.Second, nil
 }
 
-// ParseIncrement parses the by= of a counter increment: a 64-bit integer, default 1.
-func ParseIncrement(s string) (int64, error) {
+// parseIncrement parses the by= of a counter increment: a 64-bit integer, default 1.
+func parseIncrement(s string) (int64, error) {
 	if s == "" {
 		return 1, nil
 	}
@@ -99,25 +99,25 @@ func ParseIncrement(s string) (int64, error) {
 	return n, nil
 }
 
-// BatchRequest is the body of POST /api/cache-batch: exactly one of Get and Set.
-type BatchRequest struct {
+// batchRequest is the body of POST /api/cache-batch: exactly one of Get and Set.
+type batchRequest struct {
 	Get []string   `json:"get,omitempty"`
-	Set []BatchSet `json:"set,omitempty"`
+	Set []batchSet `json:"set,omitempty"`
 }
 
-// BatchSet is one key to store in a batch.
-type BatchSet struct {
+// batchSet is one key to store in a batch.
+type batchSet struct {
 	Key         string `json:"key"`
 	Value       string `json:"value"`
 	TTL         int64  `json:"ttl,omitempty"`
 	ContentType string `json:"content_type,omitempty"`
 }
 
-// ParseBatch decodes and validates a batch request body: well-formed JSON with exactly one of
+// parseBatch decodes and validates a batch request body: well-formed JSON with exactly one of
 // get and set, 1..maxBatch distinct valid keys, TTLs in range and values of at most maxValue
 // bytes.
-func ParseBatch(body []byte, maxBatch int, maxTTL time.Duration, maxValue int64) (BatchRequest, error) {
-	var req BatchRequest
+func parseBatch(body []byte, maxBatch int, maxTTL time.Duration, maxValue int64) (batchRequest, error) {
+	var req batchRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return req, badInput(400, "malformed-json", "the body is not a JSON object of the form {\"get\":[…]} or {\"set\":[…]}")
 	}
@@ -130,7 +130,7 @@ func ParseBatch(body []byte, maxBatch int, maxTTL time.Duration, maxValue int64)
 	}
 	seen := make(map[string]bool, n)
 	check := func(i int, key string) error {
-		if _, err := ParseKey(key); err != nil {
+		if _, err := parseKey(key); err != nil {
 			var ie *inputError
 			errors.As(err, &ie)
 			return badInput(400, "invalid-key", "item %d: %s", i, ie.detail)

@@ -52,11 +52,19 @@ type store struct {
 	prefix string
 }
 
-// valueKey is where a key's bytes live.
-func (s *store) valueKey(key string) string { return s.prefix + key }
+// ValueKey is the Redis key that holds key's bytes under prefix (CACHE_KEY_PREFIX): the layout
+// any other Redis client reads (see the package documentation).
+func ValueKey(prefix, key string) string { return prefix + key }
 
-// typeKey is where a key's content type lives, in the value key's cluster slot.
-func (s *store) typeKey(key string) string { return "{" + s.prefix + key + "}:ct" }
+// TypeKey is the Redis key that holds key's content type under prefix, in ValueKey's cluster
+// slot.
+func TypeKey(prefix, key string) string { return "{" + prefix + key + "}:ct" }
+
+// valueKey is where a key's bytes live.
+func (s *store) valueKey(key string) string { return ValueKey(s.prefix, key) }
+
+// typeKey is where a key's content type lives.
+func (s *store) typeKey(key string) string { return TypeKey(s.prefix, key) }
 
 // entry is one stored value.
 type entry struct {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcredis/funcredis/emulator/localstack"
+	"github.com/funcredis/funcredis/internal/redistest"
 	"github.com/funcredis/funcredis/pool"
 )
 
@@ -39,8 +42,13 @@ func TestBareServerLargeValues(t *testing.T) {
 		t.Skip("runs across token rotations in real time")
 	}
 	d := bareDuration(t)
-	a := startApp(t, true, "REDIS_HOST="+st.bare.Addr, "REDIS_TLS=false", "REDIS_TLS_CA_FILE=",
-		"CACHE_MAX_VALUE_BYTES=1048576", "LOG_LEVEL=info")
+	backend := redistest.MustReal(t, redistest.Options{Password: "random"})
+	bare, err := localstack.Start(context.Background(), localstack.Config{Backend: backend.Server, TokenLifetime: 4 * time.Second, Bare: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	a := startApp(t, true, append(bare.Env(), "CACHE_MAX_VALUE_BYTES=1048576", "LOG_LEVEL=info")...)
 	health := func() pool.Health {
 		_, b := a.do(t, "GET", "/api/health", "")
 		var h pool.Health

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcredis/funcredis/cache"
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -69,7 +69,7 @@ func TestKillMidLoad(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for k, v := range acked {
-		got, err := rdb.Get(ctx, "cache:"+k).Result()
+		got, err := rdb.Get(ctx, cache.ValueKey(cache.DefaultConfig().KeyPrefix, k)).Result()
 		if err != nil || got != v {
 			t.Fatalf("acknowledged write %s missing after the kill: %q %v", k, got, err)
 		}
@@ -92,26 +92,23 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 
 // backendClient talks to the redis-server behind the gateway with its password.
 func backendClient(t testing.TB) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: st.backend.Addr, Password: st.backend.Password})
+	rdb := redis.NewClient(&redis.Options{Addr: st.Backend.Addr, Password: st.Backend.Password})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 // gatewayClient talks to the gateway as the handler does: TLS and an Entra token.
 func gatewayClient(t testing.TB) *redis.Client {
-	ca, err := os.ReadFile(st.gw.CAFile())
+	tlsConf, err := localstack.ClientTLS(st.Gateway.CAFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(ca)
-	oid := st.ts.SystemAssigned().ObjectID
 	rdb := redis.NewClient(&redis.Options{
-		Addr:      st.gw.Addr(),
-		TLSConfig: &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		Addr:      st.Gateway.Addr(),
+		TLSConfig: tlsConf,
 		CredentialsProviderContext: func(context.Context) (string, string, error) {
-			tok, _, err := st.ts.Token(oid)
-			return oid, tok, err
+			tok, _, err := st.Tokens.Token(localstack.AppObjectID)
+			return localstack.AppObjectID, tok, err
 		},
 	})
 	t.Cleanup(func() { rdb.Close() })
@@ -129,7 +126,7 @@ func TestFatalConfigExitsNonZero(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.setting, func(t *testing.T) {
-			cmd := exec.Command(st.bin)
+			cmd := exec.Command(handlerBin)
 			cmd.Env = append(os.Environ(), "REDIS_HOST=127.0.0.1:1", "FUNCTIONS_CUSTOMHANDLER_PORT=0", c.env)
 			out, err := cmd.CombinedOutput()
 			ee, ok := err.(*exec.ExitError)
@@ -139,7 +136,7 @@ func TestFatalConfigExitsNonZero(t *testing.T) {
 		})
 	}
 	t.Run("REDIS_HOST", func(t *testing.T) {
-		cmd := exec.Command(st.bin)
+		cmd := exec.Command(handlerBin)
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "REDIS_HOST") {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcredis/funcredis/emulator/gateway"
 	"github.com/funcredis/funcredis/emulator/host"
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/funcredis/funcredis/emulator/tokenservice"
 	"github.com/funcredis/funcredis/internal/redistest"
-	"github.com/redis/go-redis/v9"
 )
 
 // functionKey is the key the host requires for authLevel function.
@@ -33,18 +31,13 @@ const (
 	noPolicyObjectID = "0b0b0000-0000-4000-8000-0000000000b2"
 )
 
-// stack is what TestMain starts once for the package.
-type stack struct {
-	bin     string // the built bin/handler
-	backend *redistest.Server
-	ts      *tokenservice.Service
-	gw      *gateway.Gateway
-	// bare is a redis-server with no gateway in front: the token service
-	// installs each token it issues there as the identity's ACL password.
-	bare *redistest.Server
-}
-
-var st stack
+var (
+	// st is what TestMain starts once for the package: a private redis-server behind the TLS
+	// gateway, and the token service issuing 4-second tokens.
+	st *localstack.Stack
+	// handlerBin is the built bin/handler.
+	handlerBin string
+)
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -61,50 +54,22 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	st.bin = filepath.Join(dir, "handler")
-	build := exec.Command("go", "build", "-o", st.bin, "github.com/funcredis/funcredis/cmd/handler")
+	handlerBin = filepath.Join(dir, "handler")
+	build := exec.Command("go", "build", "-o", handlerBin, "github.com/funcredis/funcredis/cmd/handler")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return 0, fmt.Errorf("build handler: %w", err)
 	}
-	if st.backend, err = redistest.StartReal(redistest.Options{Password: "e2e-backend-pw"}); err != nil {
-		return 0, err
-	}
-	defer st.backend.Close()
-	if st.bare, err = redistest.StartReal(redistest.Options{}); err != nil {
-		return 0, err
-	}
-	defer st.bare.Close()
-	bare := redis.NewClient(&redis.Options{Addr: st.bare.Addr})
-	defer bare.Close()
-	st.ts, err = tokenservice.New(tokenservice.Config{
-		Lifetime:   4 * time.Second,
-		Identities: []tokenservice.Identity{{ClientID: noPolicyClientID, ObjectID: noPolicyObjectID}},
-		OnIssue: func(oid, token string, _ time.Time) {
-			if err := bare.Do(context.Background(), "ACL", "SETUSER", oid, "on", ">"+token, "~*", "&*", "+@all").Err(); err != nil {
-				fmt.Fprintln(os.Stderr, "e2e: install token on the bare server:", err)
-			}
-		},
-	})
+	backend, err := redistest.StartReal(redistest.Options{Password: "random"})
 	if err != nil {
 		return 0, err
 	}
-	if err := st.ts.Start("127.0.0.1:0"); err != nil {
+	defer backend.Close()
+	if st, err = localstack.Start(context.Background(), localstack.Config{Backend: backend.Server, TokenLifetime: 4 * time.Second, TLS: true}); err != nil {
 		return 0, err
 	}
-	defer st.ts.Close()
-	st.gw, err = gateway.New(gateway.Config{Backend: st.backend.Addr, BackendPassword: st.backend.Password,
-		Issuer: st.ts.Issuer(), Keys: st.ts.PublicKeys(), TLS: true})
-	if err != nil {
-		return 0, err
-	}
-	if err := st.gw.Start("127.0.0.1:0"); err != nil {
-		return 0, err
-	}
-	defer st.gw.Close()
-	if err := st.gw.AssignPolicy(st.ts.SystemAssigned().ObjectID, ""); err != nil {
-		return 0, err
-	}
+	defer st.Close()
+	st.Tokens.AddIdentity(tokenservice.Identity{ClientID: noPolicyClientID, ObjectID: noPolicyObjectID})
 	return m.Run(), nil
 }
 
@@ -132,8 +97,9 @@ type app struct {
 	logs *logBuffer
 }
 
-// startApp copies the script root (host.json, every function folder, the binary) to a temp dir
-// and starts the host on it, reached directly as with Core Tools. env adds or overrides settings.
+// startApp makes a script root (host.json with forwarding as asked, every function folder, the
+// binary) in a temp dir and starts the host on it with the stack's settings, reached directly as
+// with Core Tools. env adds or overrides settings.
 func startApp(t testing.TB, forwarding bool, env ...string) *app {
 	t.Helper()
 	return startAppBehind(t, forwarding, false, env...)
@@ -144,31 +110,19 @@ func startApp(t testing.TB, forwarding bool, env ...string) *app {
 func startAppBehind(t testing.TB, forwarding, frontEnd bool, env ...string) *app {
 	t.Helper()
 	root := t.TempDir()
-	writeHostJSON(t, filepath.Join(root, "host.json"), forwarding)
-	fjs, err := filepath.Glob("../*/function.json")
-	if err != nil || len(fjs) == 0 {
-		t.Fatalf("no function folders: %v", err)
+	if err := localstack.CopyScriptRoot(root, "..", handlerBin, forwarding); err != nil {
+		t.Fatal(err)
 	}
-	for _, fj := range fjs {
-		copyFile(t, fj, filepath.Join(root, filepath.Base(filepath.Dir(fj)), "function.json"))
-	}
-	copyFile(t, st.bin, filepath.Join(root, "bin", "handler"))
 	logs := &logBuffer{}
 	h, err := host.New(host.Config{
 		Root: root,
 		Addr: "127.0.0.1:0",
-		Env: append([]string{
-			"REDIS_HOST=" + st.gw.Addr(),
-			"REDIS_TLS_CA_FILE=" + st.gw.CAFile(),
-			"REDIS_CLUSTER=none",
-			"IDENTITY_ENDPOINT=" + st.ts.Endpoint(),
-			"IDENTITY_HEADER=" + st.ts.Secret(),
-			"WARMUP_TIMEOUT=10s",
+		Env: append(append(st.Env(),
 			"LOG_LEVEL=debug",
 			"CACHE_MAX_VALUE_BYTES=4096",
 			"CACHE_MAX_BATCH=5",
 			"CACHE_MAX_TTL=1h",
-		}, env...),
+		), env...),
 		Forwarding:      &forwarding,
 		InitTimeout:     20 * time.Second,
 		FunctionTimeout: 20 * time.Second,
@@ -191,46 +145,6 @@ func startAppBehind(t testing.TB, forwarding, frontEnd bool, env ...string) *app
 		t.Fatalf("host start: %v\n%s", err, logs.String())
 	}
 	return &app{h: h, logs: logs}
-}
-
-// writeHostJSON writes the repository's host.json with enableForwardingHttpRequest set as asked:
-// the handler reads host.json too, so payload mode is a host.json without forwarding, as a user
-// would configure it.
-func writeHostJSON(t testing.TB, to string, forwarding bool) {
-	t.Helper()
-	b, err := os.ReadFile("../host.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hj map[string]any
-	if err := json.Unmarshal(b, &hj); err != nil {
-		t.Fatal(err)
-	}
-	ch, ok := hj["customHandler"].(map[string]any)
-	if !ok {
-		t.Fatal("host.json has no customHandler")
-	}
-	ch["enableForwardingHttpRequest"] = forwarding
-	if b, err = json.Marshal(hj); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func copyFile(t testing.TB, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // client is shared by every request: bounded by a timeout, keep-alive on.
@@ -274,7 +188,7 @@ func (a *app) try(method, path, body string, hdr ...string) (*http.Response, []b
 func (a *app) assertNoTokenInLogs(t testing.TB) {
 	t.Helper()
 	logs := a.logs.String()
-	if strings.Contains(logs, "eyJ") || strings.Contains(logs, st.ts.Secret()) {
+	if strings.Contains(logs, "eyJ") || strings.Contains(logs, st.Tokens.Secret()) {
 		t.Fatal("a log line holds a token or the identity secret")
 	}
 }

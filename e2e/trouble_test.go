@@ -12,8 +12,8 @@ import (
 // Retry-After and a problem type naming the cause.
 func TestServiceTrouble(t *testing.T) {
 	t.Run("identity endpoint down", func(t *testing.T) {
-		st.ts.SetFault(tokenservice.Fault{Mode: tokenservice.Status5xx, Status: 503})
-		defer st.ts.SetFault(tokenservice.Fault{})
+		st.Tokens.SetFault(tokenservice.Fault{Mode: tokenservice.Status5xx, Status: 503})
+		defer st.Tokens.SetFault(tokenservice.Fault{})
 		a := startApp(t, true, "WARMUP_TIMEOUT=1s", "REDIS_DIAL_TIMEOUT=1s")
 		res, b := a.do(t, "GET", "/api/cache/x", "")
 		expect(t, res, b, 503)
@@ -38,8 +38,8 @@ func TestServiceTrouble(t *testing.T) {
 // times: every request succeeds and the connections are re-authenticated, not dropped for expiry.
 func TestServesAcrossRotations(t *testing.T) {
 	a := startApp(t, true)
-	before := st.ts.Stats().IssuedTotal()
-	closedBefore := st.gw.Stats().ClosedTokenExpired
+	before := st.Tokens.Stats().IssuedTotal()
+	closedBefore := st.Gateway.Stats().ClosedTokenExpired
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := 0; ctx.Err() == nil && i < 2000; i++ {
@@ -49,9 +49,9 @@ func TestServesAcrossRotations(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if issued := st.ts.Stats().IssuedTotal() - before; issued < 2 {
+	if issued := st.Tokens.Stats().IssuedTotal() - before; issued < 2 {
 		t.Fatalf("only %d tokens issued in 10 s of 4 s tokens", issued)
 	}
-	t.Logf("tokens issued: %d, gateway expiry closes: %d", st.ts.Stats().IssuedTotal()-before, st.gw.Stats().ClosedTokenExpired-closedBefore)
+	t.Logf("tokens issued: %d, gateway expiry closes: %d", st.Tokens.Stats().IssuedTotal()-before, st.Gateway.Stats().ClosedTokenExpired-closedBefore)
 	a.assertNoTokenInLogs(t)
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // DefaultWarmupTimeout is how long GET / waits for Options.Ready when Options.WarmupTimeout is
-// zero: well under the host's 30 s initialization window.
-const DefaultWarmupTimeout = 20 * time.Second
+// zero: well under the host's 30 s initialization window. It is also WARMUP_TIMEOUT's default.
+const DefaultWarmupTimeout = 10 * time.Second
 
 // maxInvocationBytes bounds a payload-mode request body: the host's 100 MiB request limit,
 // base64-inflated, plus room for headers and metadata.

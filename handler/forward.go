@@ -62,17 +62,8 @@ func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
 	if allow == nil {
 		return false
 	}
-	writeMethodNotAllowed(w, allow)
+	WriteMethodNotAllowed(w, allow...)
 	return true
-}
-
-// writeMethodNotAllowed writes the 405 problem with the Allow header.
-func writeMethodNotAllowed(w http.ResponseWriter, allow []string) {
-	slices.Sort(allow)
-	allow = slices.Compact(allow)
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	WriteProblem(w, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
-		"this function accepts "+strings.Join(allow, ", ")))
 }
 
 // serveForwarded runs fn's HTTP handler on a forwarded request: Log goes to slog only, a panic

@@ -78,7 +78,7 @@ func (a *App) invokeHTTP(ctx context.Context, w http.ResponseWriter, fn *Functio
 		WriteProblem(rec, noHandlerProblem(fn))
 	case !fn.allows(req.Method):
 		method = req.Method
-		writeMethodNotAllowed(rec, fn.Methods)
+		WriteMethodNotAllowed(rec, fn.Methods...)
 	default:
 		method = req.Method
 		if p := runHandler(h, rec, req); p != nil {

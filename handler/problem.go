@@ -3,6 +3,8 @@ package handler
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // problemTypePrefix is the stable URN namespace of every problem type this module emits.
@@ -46,6 +48,16 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 	h.Del("Content-Length")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// WriteMethodNotAllowed answers 405 with an Allow header listing the methods in allow (sorted,
+// each once), as a problem of type ProblemType("method-not-allowed"). Every 405 is written by it,
+// the router's and the functions' own.
+func WriteMethodNotAllowed(w http.ResponseWriter, allow ...string) {
+	allow = slices.Compact(slices.Sorted(slices.Values(allow)))
+	list := strings.Join(allow, ", ")
+	w.Header().Set("Allow", list)
+	WriteProblem(w, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "this function accepts "+list))
 }
 
 // problem builds a Problem of one of this package's failure classes.

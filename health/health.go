@@ -10,14 +10,18 @@ import (
 	"github.com/funcredis/funcredis/pool"
 )
 
-// New returns the health function's handler. It answers 200 while the pool is ready or degraded
-// (serving) and 503 with Retry-After while it is starting or unavailable, so a load balancer or
-// uptime probe can use the status alone.
-func New(p *pool.Pool) http.Handler {
+// Reporter reports a pool's health; *pool.Pool is one.
+type Reporter interface {
+	Health() pool.Health
+}
+
+// New returns the health function's handler for p, the process-wide pool. It answers 200 while the
+// pool is ready or degraded (serving) and 503 with Retry-After while it is starting or unavailable,
+// so a load balancer or uptime probe can use the status alone.
+func New(p Reporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType("method-not-allowed"), Status: http.StatusMethodNotAllowed})
+			handler.WriteMethodNotAllowed(w, http.MethodGet, http.MethodHead)
 			return
 		}
 		h := p.Health()

@@ -24,7 +24,7 @@ const (
 	ClusterNone = "none"
 )
 
-// Credential kinds for Config.Credential.
+// Credential kinds for Config.CredentialKind.
 const (
 	CredentialManagedIdentity   = "managedidentity"
 	CredentialWorkloadIdentity  = "workloadidentity"
@@ -38,13 +38,15 @@ const (
 const DefaultScope = "https://redis.azure.com/.default"
 
 // Config configures a Pool. Every field has an environment setting (its
-// envconfig tag) and a documented zero value, so Config{Addr: "…"} works.
+// envconfig tag) and a documented zero value, so Config{Addr: "…"} works;
+// the defaults are applied in one place, withDefaults (TLS, whose zero value
+// is false, is the one default in a tag).
 type Config struct {
 	// Addr is the Redis host:port (REDIS_HOST). Azure Managed Redis:
 	// <name>.<region>.redis.azure.net:10000. Required.
 	Addr string `envconfig:"REDIS_HOST" required:"true"`
 	// Auth is entra (default), password or none (REDIS_AUTH).
-	Auth string `envconfig:"REDIS_AUTH" default:"entra"`
+	Auth string `envconfig:"REDIS_AUTH"`
 	// Password is used when Auth is password (REDIS_PASSWORD).
 	Password string `envconfig:"REDIS_PASSWORD"`
 	// TLS turns TLS 1.2+ with SNI on (REDIS_TLS). LoadConfig defaults it to
@@ -59,12 +61,13 @@ type Config struct {
 	// Cluster is auto (default: ask the server), oss (cluster client; AMR's
 	// OSS clustering policy) or none (AMR Enterprise and Non-clustered
 	// policies) (REDIS_CLUSTER).
-	Cluster string `envconfig:"REDIS_CLUSTER" default:"auto"`
+	Cluster string `envconfig:"REDIS_CLUSTER"`
 
-	// Credential selects the azidentity credential (REDIS_CREDENTIAL):
-	// managedidentity (default), workloadidentity, clientsecret,
-	// clientcertificate, azurecli or default (the DefaultAzureCredential chain).
-	Credential string `envconfig:"REDIS_CREDENTIAL" default:"managedidentity"`
+	// CredentialKind selects the azidentity credential the pool builds
+	// (REDIS_CREDENTIAL): managedidentity (default), workloadidentity,
+	// clientsecret, clientcertificate, azurecli or default (the
+	// DefaultAzureCredential chain). Options.Credential replaces it.
+	CredentialKind string `envconfig:"REDIS_CREDENTIAL"`
 	// ClientID selects a user-assigned managed identity by client ID, or is
 	// the service principal's client ID (AZURE_CLIENT_ID).
 	ClientID string `envconfig:"AZURE_CLIENT_ID"`
@@ -101,7 +104,8 @@ type Config struct {
 	WriteTimeout time.Duration `envconfig:"REDIS_WRITE_TIMEOUT"`
 }
 
-// LoadConfig reads a Config from the environment and validates it.
+// LoadConfig reads a Config from the environment, validates it and fills
+// in the defaults.
 func LoadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
@@ -110,7 +114,7 @@ func LoadConfig() (Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
-	return c, nil
+	return c.withDefaults(), nil
 }
 
 // Validate reports invalid settings, naming each setting and its allowed values.
@@ -132,12 +136,12 @@ func (c Config) Validate() error {
 	}
 	oneOf("REDIS_AUTH", c.withDefaults().Auth, AuthEntra, AuthPassword, AuthNone)
 	oneOf("REDIS_CLUSTER", c.withDefaults().Cluster, ClusterAuto, ClusterOSS, ClusterNone)
-	oneOf("REDIS_CREDENTIAL", c.withDefaults().Credential, CredentialManagedIdentity, CredentialWorkloadIdentity,
+	oneOf("REDIS_CREDENTIAL", c.withDefaults().CredentialKind, CredentialManagedIdentity, CredentialWorkloadIdentity,
 		CredentialClientSecret, CredentialClientCertificate, CredentialAzureCLI, CredentialDefault)
 	if c.Auth == AuthPassword && c.Password == "" {
 		errs = append(errs, errors.New("REDIS_PASSWORD is required when REDIS_AUTH=password"))
 	}
-	if n := countSet(c.ClientID, c.IdentityResourceID, c.IdentityObjectID); n > 1 && c.withDefaults().Credential == CredentialManagedIdentity {
+	if n := countSet(c.ClientID, c.IdentityResourceID, c.IdentityObjectID); n > 1 && c.withDefaults().CredentialKind == CredentialManagedIdentity {
 		errs = append(errs, errors.New("set only one of AZURE_CLIENT_ID, REDIS_IDENTITY_RESOURCE_ID, REDIS_IDENTITY_OBJECT_ID to select the managed identity"))
 	}
 	if c.RefreshRatio != 0 && (c.RefreshRatio <= 0 || c.RefreshRatio >= 1) {
@@ -189,8 +193,8 @@ func (c Config) withDefaults() Config {
 	if c.Cluster == "" {
 		c.Cluster = ClusterAuto
 	}
-	if c.Credential == "" {
-		c.Credential = CredentialManagedIdentity
+	if c.CredentialKind == "" {
+		c.CredentialKind = CredentialManagedIdentity
 	}
 	if c.Scope == "" {
 		c.Scope = DefaultScope

@@ -14,7 +14,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, AuthEntra, c.Auth)
 	assert.True(t, c.TLS)
 	assert.Equal(t, ClusterAuto, c.Cluster)
-	assert.Equal(t, CredentialManagedIdentity, c.Credential)
+	assert.Equal(t, CredentialManagedIdentity, c.CredentialKind)
 	d := c.withDefaults()
 	assert.Equal(t, DefaultScope, d.Scope)
 	assert.Equal(t, 0.75, d.RefreshRatio)
@@ -32,7 +32,7 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 		{"host without port", func(c *Config) { c.Addr = "h.redis.azure.net" }, []string{"REDIS_HOST", "host:port"}},
 		{"auth", func(c *Config) { c.Auth = "key" }, []string{"REDIS_AUTH", "entra, password, none"}},
 		{"cluster", func(c *Config) { c.Cluster = "yes" }, []string{"REDIS_CLUSTER", "auto, oss, none"}},
-		{"credential", func(c *Config) { c.Credential = "msi" }, []string{"REDIS_CREDENTIAL", "managedidentity"}},
+		{"credential", func(c *Config) { c.CredentialKind = "msi" }, []string{"REDIS_CREDENTIAL", "managedidentity"}},
 		{"password mode without password", func(c *Config) { c.Auth = AuthPassword }, []string{"REDIS_PASSWORD is required"}},
 		{"two identity selectors", func(c *Config) { c.ClientID, c.IdentityObjectID = "a", "b" }, []string{"AZURE_CLIENT_ID", "REDIS_IDENTITY_OBJECT_ID"}},
 		{"ratio", func(c *Config) { c.RefreshRatio = 1.5 }, []string{"REDIS_TOKEN_REFRESH_RATIO", "between 0 and 1"}},
@@ -60,25 +60,25 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 }
 
 // Every credential kind builds one long-lived credential.
-func TestNewCredentialKinds(t *testing.T) {
+func TestCredentialKinds(t *testing.T) {
 	t.Setenv("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001")
 	t.Setenv("AZURE_CLIENT_SECRET", "not-a-real-secret")
 	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", t.TempDir()+"/token")
 	for _, c := range []Config{
-		{Credential: CredentialManagedIdentity},
-		{Credential: CredentialManagedIdentity, ClientID: "11111111-1111-1111-1111-111111111111"},
-		{Credential: CredentialManagedIdentity, IdentityResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"},
-		{Credential: CredentialManagedIdentity, IdentityObjectID: "22222222-2222-2222-2222-222222222222"},
-		{Credential: CredentialWorkloadIdentity, ClientID: "11111111-1111-1111-1111-111111111111"},
-		{Credential: CredentialClientSecret, ClientID: "11111111-1111-1111-1111-111111111111"},
-		{Credential: CredentialAzureCLI},
-		{Credential: CredentialDefault},
+		{CredentialKind: CredentialManagedIdentity},
+		{CredentialKind: CredentialManagedIdentity, ClientID: "11111111-1111-1111-1111-111111111111"},
+		{CredentialKind: CredentialManagedIdentity, IdentityResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"},
+		{CredentialKind: CredentialManagedIdentity, IdentityObjectID: "22222222-2222-2222-2222-222222222222"},
+		{CredentialKind: CredentialWorkloadIdentity, ClientID: "11111111-1111-1111-1111-111111111111"},
+		{CredentialKind: CredentialClientSecret, ClientID: "11111111-1111-1111-1111-111111111111"},
+		{CredentialKind: CredentialAzureCLI},
+		{CredentialKind: CredentialDefault},
 	} {
-		cred, err := NewCredential(c)
+		cred, err := newCredential(c)
 		require.NoError(t, err, "%+v", c)
 		assert.NotNil(t, cred)
 	}
-	_, err := NewCredential(Config{Credential: CredentialClientCertificate})
+	_, err := newCredential(Config{CredentialKind: CredentialClientCertificate})
 	assert.ErrorIs(t, err, ErrIdentityNotFound, "a missing certificate is a configuration error")
 	assert.NotContains(t, err.Error(), "not-a-real-secret")
 }

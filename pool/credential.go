@@ -8,13 +8,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// NewCredential builds the one long-lived credential Config.Credential names.
+// newCredential builds the one long-lived credential Config.CredentialKind names.
 // azidentity caches tokens inside it, so build it once per process.
-func NewCredential(c Config) (azcore.TokenCredential, error) {
+func newCredential(c Config) (azcore.TokenCredential, error) {
 	c = c.withDefaults()
 	var cred azcore.TokenCredential
 	var err error
-	switch c.Credential {
+	switch c.CredentialKind {
 	case CredentialManagedIdentity:
 		opts := &azidentity.ManagedIdentityCredentialOptions{}
 		switch {
@@ -37,10 +37,10 @@ func NewCredential(c Config) (azcore.TokenCredential, error) {
 	case CredentialDefault:
 		cred, err = azidentity.NewDefaultAzureCredential(nil)
 	default:
-		return nil, fmt.Errorf("REDIS_CREDENTIAL=%q is not valid", c.Credential)
+		return nil, fmt.Errorf("REDIS_CREDENTIAL=%q is not valid", c.CredentialKind)
 	}
 	if err != nil {
-		return nil, classed(ErrIdentityNotFound, fmt.Errorf("build %s credential: %w", c.Credential, err))
+		return nil, ErrIdentityNotFound.wrap(fmt.Errorf("build %s credential: %w", c.CredentialKind, err))
 	}
 	return cred, nil
 }

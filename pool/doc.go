@@ -3,13 +3,8 @@
 // token's oid, password = the token), which keeps every connection
 // authenticated for as long as the process lives.
 //
-// Use one Pool per process:
-//
-//	cfg, err := pool.LoadConfig()            // REDIS_HOST, REDIS_CLUSTER, AZURE_CLIENT_ID, …
-//	p, err := pool.New(ctx, cfg, pool.Options{})
-//	err = p.Warm(ctx)                        // token + MinIdleConns connections, PINGed
-//	p.Client().Get(ctx, "k")                 // any go-redis command
-//	h := p.Health()                          // state, expiry, counters; no secrets
+// Use one Pool per process: LoadConfig, New, Warm before serving, every
+// command through Client, Health for probes; the package Example shows it.
 //
 // # Tokens
 //
@@ -25,9 +20,10 @@
 // current valid token at once; with none valid, all of them share one
 // request bounded by DialTimeout.
 //
-// The Provider is also a go-redis auth.StreamingCredentialsProvider, for
-// programs that bring their own client; Pool itself uses it as a
-// CredentialsProviderContext and re-authenticates connections as below.
+// The Provider (Pool.TokenProvider) is also a go-redis
+// auth.StreamingCredentialsProvider, for a client of your own that should
+// share the pool's tokens; Pool itself uses it as a CredentialsProviderContext
+// and re-authenticates connections as below.
 //
 // # Connections
 //
@@ -94,8 +90,10 @@
 //
 // # Failures
 //
-// Errors of the four failure scenarios (README, Troubleshooting) wrap one of ErrNoAccessPolicy,
-// ErrTokenExpired, ErrWrongAudience, ErrInvalidToken,
-// ErrIdentityUnreachable, ErrIdentityNotFound and ErrRedisUnreachable; each
-// message says what to do. Classify maps a command's error to its class.
+// Errors of the four failure scenarios (README, Troubleshooting) match one
+// of the failure classes ErrNoAccessPolicy, ErrTokenExpired,
+// ErrWrongAudience, ErrInvalidToken, ErrIdentityUnreachable,
+// ErrIdentityNotFound and ErrRedisUnreachable with errors.Is. ClassOf finds
+// the class of any error, a Redis command's too; the class's String is its
+// stable name ("no_access_policy") and its Advice says what to do.
 package pool

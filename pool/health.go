@@ -74,7 +74,7 @@ func (p *Pool) Health() Health {
 	tokenValid := true
 	var provErr error
 	if p.provider != nil {
-		s := p.provider.Status()
+		s := p.provider.status()
 		h.TokenExpiresOn, h.NextRefresh, h.ReauthDeadline, h.LastSuccess = s.ExpiresOn, s.NextRefresh, s.ReauthDeadline, s.LastSuccess
 		h.Counters.TokenAcquisitions, h.Counters.TokenFailures = s.TokensAcquired, s.TokenFailures
 		h.Counters.RefreshFailures, h.Counters.DuplicateTokens = s.RefreshFailures, s.DuplicateTokens
@@ -93,12 +93,12 @@ func (p *Pool) Health() Health {
 		lastErr = warmErr
 	}
 	if lastErr != nil {
-		h.LastError, h.LastErrorClass = lastErr.Error(), ClassName(lastErr)
+		h.LastError, h.LastErrorClass = lastErr.Error(), ClassOf(lastErr).String()
 	}
 	switch {
 	case !tokenValid && (provErr != nil || h.Counters.TokenAcquisitions > 0):
 		h.State = StateUnavailable
-	case warmErr != nil && ClassName(warmErr) == "redis_unreachable":
+	case ClassOf(warmErr) == ErrRedisUnreachable:
 		h.State = StateUnavailable
 	case provErr != nil || warmErr != nil:
 		h.State = StateDegraded

@@ -21,7 +21,7 @@ import (
 
 // Options carries what a Config cannot: code, not settings.
 type Options struct {
-	// Credential replaces the credential Config.Credential would build. Any
+	// Credential replaces the credential Config.CredentialKind would build. Any
 	// azcore.TokenCredential works.
 	Credential azcore.TokenCredential
 	// Logger receives the pool's log lines; default slog.Default().
@@ -71,19 +71,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Pool, error) {
 		cred := opts.Credential
 		if cred == nil {
 			var err error
-			if cred, err = NewCredential(cfg); err != nil {
+			if cred, err = newCredential(cfg); err != nil {
 				return nil, err
 			}
 		}
-		prov, err := NewProvider(cred, ProviderOptions{
+		prov := newProvider(cred, providerOptions{
 			Scope: cfg.Scope, Username: cfg.Username, RefreshRatio: cfg.RefreshRatio,
 			FetchTimeout: cfg.DialTimeout, Logger: p.log,
 		})
-		if err != nil {
-			return nil, err
-		}
 		p.provider = prov
-		prov.OnRotate(p.rotated)
+		prov.onRotate(p.rotated)
 	}
 	p.tracker = newTracker(func() (cur, prev *Token) {
 		if p.provider == nil {
@@ -144,7 +141,7 @@ func (p *Pool) dialer() (dialFunc, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
-			return nil, classed(ErrRedisUnreachable, err)
+			return nil, ErrRedisUnreachable.wrap(err)
 		}
 		if tlsCfg != nil {
 			host, _, _ := net.SplitHostPort(addr)
@@ -153,7 +150,7 @@ func (p *Pool) dialer() (dialFunc, error) {
 			tc := tls.Client(c, cfg)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				c.Close()
-				return nil, classed(ErrRedisUnreachable, fmt.Errorf("TLS handshake with %s: %w", addr, err))
+				return nil, ErrRedisUnreachable.wrap(fmt.Errorf("TLS handshake with %s: %w", addr, err))
 			}
 			c = tc
 		}
@@ -204,7 +201,7 @@ func (p *Pool) isCluster(ctx context.Context, dial dialFunc) (bool, error) {
 	defer c.Close()
 	info, err := c.Info(ctx, "cluster").Result()
 	if err != nil {
-		return false, Classify(err)
+		return false, classify(err)
 	}
 	return strings.Contains(info, "cluster_enabled:1"), nil
 }
@@ -215,9 +212,10 @@ func (p *Pool) isCluster(ctx context.Context, dial dialFunc) (bool, error) {
 func (p *Pool) Warm(ctx context.Context) error {
 	err := p.warm(ctx)
 	if err != nil {
-		err = Classify(err)
+		err = classify(err)
 		p.warmErr.Store(&err)
-		p.log.Error("redis pool warm-up failed", "class", ClassName(err), "error", err)
+		c := ClassOf(err)
+		p.log.Error("redis pool warm-up failed", "class", c.String(), "error", err, "advice", c.Advice())
 		return err
 	}
 	p.warmErr.Store(nil)
@@ -306,18 +304,18 @@ func borrow(ctx context.Context, c *redis.Client, n int, spread time.Duration, f
 }
 
 // rotated is called by the provider with each new token.
-func (p *Pool) rotated(old, new *Token) {
+func (p *Pool) rotated(old, next *Token) {
 	if old == nil {
 		return
 	}
 	select {
-	case p.rotations <- [2]*Token{old, new}:
+	case p.rotations <- [2]*Token{old, next}:
 	default: // a re-authentication is pending; it will use the newest token
 		select {
 		case <-p.rotations:
 		default:
 		}
-		p.rotations <- [2]*Token{old, new}
+		p.rotations <- [2]*Token{old, next}
 	}
 }
 

@@ -15,16 +15,17 @@ import (
 	"github.com/redis/go-redis/v9/auth"
 )
 
-// ProviderOptions configures a Provider. The zero value is usable.
-type ProviderOptions struct {
-	// Scope of the tokens; default DefaultScope.
+// providerOptions configures a Provider. The zero value is usable: a zero
+// field gets the default of the Config field it comes from.
+type providerOptions struct {
+	// Scope of the tokens: Config.Scope.
 	Scope string
 	// Username overrides the user name; default the token's oid claim.
 	Username string
-	// RefreshRatio: see Config.RefreshRatio; default 0.75.
+	// RefreshRatio: Config.RefreshRatio.
 	RefreshRatio float64
 	// FetchTimeout bounds how long a new connection waits for a token when
-	// none is valid (cold start, or after expiry); default 5s.
+	// none is valid (cold start, or after expiry): Config.DialTimeout.
 	FetchTimeout time.Duration
 	// Logger receives the token log lines (acquired, refreshed, acquisition
 	// failed); default slog.Default().
@@ -43,7 +44,7 @@ type ProviderOptions struct {
 // connections whose token is still valid.
 type Provider struct {
 	cred azcore.TokenCredential
-	opts ProviderOptions
+	opts providerOptions
 	log  *slog.Logger
 
 	mu        sync.Mutex
@@ -57,7 +58,7 @@ type Provider struct {
 	lastErrAt time.Time
 	lastOK    time.Time
 	listeners map[auth.CredentialsListener]uint64 // → seq of the token last given to it
-	rotations []func(old, new *Token)
+	rotations []func(old, next *Token)
 
 	stats providerStats
 
@@ -83,23 +84,18 @@ type fetchCall struct {
 	err  error
 }
 
-// NewProvider starts a Provider: its refresh loop asks for the first token at
+// newProvider starts a Provider: its refresh loop asks for the first token at
 // once. Close stops it.
-func NewProvider(cred azcore.TokenCredential, opts ProviderOptions) (*Provider, error) {
-	if cred == nil {
-		return nil, errors.New("pool: NewProvider needs a credential")
-	}
+func newProvider(cred azcore.TokenCredential, opts providerOptions) *Provider {
+	defaults := Config{}.withDefaults()
 	if opts.Scope == "" {
-		opts.Scope = DefaultScope
+		opts.Scope = defaults.Scope
 	}
 	if opts.RefreshRatio == 0 {
-		opts.RefreshRatio = 0.75
-	}
-	if opts.RefreshRatio <= 0 || opts.RefreshRatio >= 1 {
-		return nil, fmt.Errorf("pool: refresh ratio %v is not between 0 and 1", opts.RefreshRatio)
+		opts.RefreshRatio = defaults.RefreshRatio
 	}
 	if opts.FetchTimeout <= 0 {
-		opts.FetchTimeout = 5 * time.Second
+		opts.FetchTimeout = defaults.DialTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -114,7 +110,7 @@ func NewProvider(cred azcore.TokenCredential, opts ProviderOptions) (*Provider, 
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go p.run()
-	return p, nil
+	return p
 }
 
 // Close stops the refresh loop and any token request in flight. It is
@@ -127,10 +123,10 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// OnRotate registers f to be called, outside any lock, each time a new
+// onRotate registers f to be called, outside any lock, each time a new
 // token replaces the current one. Pool uses it to re-authenticate idle
 // connections.
-func (p *Provider) OnRotate(f func(old, new *Token)) {
+func (p *Provider) onRotate(f func(old, next *Token)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rotations = append(p.rotations, f)
@@ -173,7 +169,7 @@ func (p *Provider) Token(ctx context.Context) (*Token, error) {
 		}
 		return call.tok, nil
 	case <-ctx.Done():
-		return nil, classed(ErrIdentityUnreachable, fmt.Errorf("no token within %s: %w", p.opts.FetchTimeout, ctx.Err()))
+		return nil, ErrIdentityUnreachable.wrap(fmt.Errorf("no token within %s: %w", p.opts.FetchTimeout, ctx.Err()))
 	case <-p.ctx.Done():
 		return nil, errors.New("pool: credentials provider closed")
 	}
@@ -186,7 +182,7 @@ func (p *Provider) expiredOr(err error) error {
 	held := p.tok != nil
 	p.mu.Unlock()
 	if held {
-		return classed(ErrTokenExpired, err)
+		return ErrTokenExpired.wrap(err)
 	}
 	return err
 }
@@ -332,7 +328,7 @@ func (p *Provider) fetch(call *fetchCall, timeout time.Duration) {
 	}
 	p.call = nil
 	var notify []auth.CredentialsListener
-	var rotations []func(old, new *Token)
+	var rotations []func(old, next *Token)
 	if isNew {
 		for l, seq := range p.listeners {
 			if seq < tok.seq {
@@ -358,7 +354,8 @@ func (p *Provider) fetch(call *fetchCall, timeout time.Duration) {
 		if old != nil {
 			p.stats.refreshErr.Add(1)
 		}
-		p.log.Error("token acquisition failed", "class", ClassName(err), "error", err, "retry_at", next)
+		c := ClassOf(err)
+		p.log.Error("token acquisition failed", "class", c.String(), "error", err, "advice", c.Advice(), "retry_at", next)
 	case !isNew:
 		p.stats.duplicates.Add(1)
 		p.log.Debug("identity endpoint returned the current token; asking again later", "expires_on", tok.ExpiresOn, "retry_at", next)
@@ -403,13 +400,13 @@ func (p *Provider) newToken(at azcore.AccessToken, now time.Time) (*Token, error
 		expires = exp
 	}
 	if !expires.After(now) {
-		return nil, classed(ErrTokenExpired, fmt.Errorf("the credential returned a token that expired at %s", expires.UTC().Format(time.RFC3339)))
+		return nil, ErrTokenExpired.wrap(fmt.Errorf("the credential returned a token that expired at %s", expires.UTC().Format(time.RFC3339)))
 	}
 	return &Token{token: at.Token, username: user, ExpiresOn: expires, RefreshOn: at.RefreshOn, AcquiredAt: now}, nil
 }
 
-// ProviderStatus is a snapshot of the provider's state.
-type ProviderStatus struct {
+// providerStatus is a snapshot of the provider's state.
+type providerStatus struct {
 	ExpiresOn       time.Time
 	NextRefresh     time.Time
 	ReauthDeadline  time.Time
@@ -424,11 +421,11 @@ type ProviderStatus struct {
 	DuplicateTokens int64
 }
 
-// Status returns a snapshot of the provider's state.
-func (p *Provider) Status() ProviderStatus {
+// status returns a snapshot of the provider's state.
+func (p *Provider) status() providerStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := ProviderStatus{
+	s := providerStatus{
 		NextRefresh: p.next, ReauthDeadline: p.deadline, LastSuccess: p.lastOK,
 		LastError: p.lastErr, LastErrorAt: p.lastErrAt, Valid: p.usable(time.Now()) != nil,
 		Listeners:       len(p.listeners),

@@ -21,8 +21,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newTestProvider(t *testing.T, cred *fakeCred) *Provider {
 	t.Helper()
-	p, err := NewProvider(cred, ProviderOptions{Logger: quiet, FetchTimeout: 2 * time.Second})
-	require.NoError(t, err)
+	p := newProvider(cred, providerOptions{Logger: quiet, FetchTimeout: 2 * time.Second})
 	t.Cleanup(func() { p.Close() })
 	return p
 }
@@ -93,7 +92,7 @@ func TestProviderRotatesShortTokens(t *testing.T) {
 			assert.False(t, seen[g], "a token was delivered twice")
 			seen[g] = true
 		}
-		assert.True(t, p.Status().Valid)
+		assert.True(t, p.status().Valid)
 	})
 }
 
@@ -103,8 +102,7 @@ func TestProviderRotatesShortTokens(t *testing.T) {
 func TestProviderDuplicateTokensAreNotNewTokens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cred := &fakeCred{life: time.Hour}
-		p, err := NewProvider(cred, ProviderOptions{Logger: quiet, RefreshRatio: 0.5})
-		require.NoError(t, err)
+		p := newProvider(cred, providerOptions{Logger: quiet, RefreshRatio: 0.5})
 		defer p.Close()
 		l := &listener{}
 		_, unsubscribe, err := p.Subscribe(l)
@@ -115,7 +113,7 @@ func TestProviderDuplicateTokensAreNotNewTokens(t *testing.T) {
 		time.Sleep(54 * time.Minute)
 		got, _ := l.snapshot()
 		assert.Empty(t, got, "no new token exists before 55 min")
-		assert.Zero(t, p.Status().DuplicateTokens, "the schedule must not ask before azidentity would answer with a new token")
+		assert.Zero(t, p.status().DuplicateTokens, "the schedule must not ask before azidentity would answer with a new token")
 
 		time.Sleep(3 * time.Minute) // now at 57 min: the deadline
 		got, _ = l.snapshot()
@@ -167,7 +165,7 @@ func TestProviderShortOutageIsInvisible(t *testing.T) {
 			require.NoError(t, err)
 			assert.NotEmpty(t, pw)
 		}
-		st := p.Status()
+		st := p.status()
 		assert.Positive(t, st.RefreshFailures)
 		assert.ErrorIs(t, st.LastError, ErrIdentityUnreachable)
 		cred.set(func(f *fakeCred) { f.fail = nil })
@@ -175,7 +173,7 @@ func TestProviderShortOutageIsInvisible(t *testing.T) {
 		got, errs := l.snapshot()
 		assert.Len(t, got, 1)
 		assert.Zero(t, errs)
-		assert.Nil(t, p.Status().LastError)
+		assert.Nil(t, p.status().LastError)
 	})
 }
 
@@ -196,7 +194,7 @@ func TestProviderOutagePastExpiryRecovers(t *testing.T) {
 		assert.ErrorIs(t, err, ErrIdentityUnreachable)
 		calls, _ := cred.counts()
 		assert.Less(t, calls, 200, "capped backoff: no hammering")
-		assert.False(t, p.Status().Valid)
+		assert.False(t, p.status().Valid)
 
 		cred.set(func(f *fakeCred) { f.fail = nil })
 		time.Sleep(time.Minute)
@@ -301,7 +299,7 @@ func TestProviderListenerRaces(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		assert.Zero(t, p.Status().Listeners, "every unsubscribe cancels")
+		assert.Zero(t, p.status().Listeners, "every unsubscribe cancels")
 	})
 }
 
@@ -333,7 +331,7 @@ func TestTokenNeverPrintsItself(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "token", tok)
 	assert.NotContains(t, buf.String(), "secret-token-value")
 	assert.NotContains(t, tok.String(), "secret-token-value")
-	assert.True(t, errors.Is(classed(ErrTokenExpired, nil), ErrTokenExpired))
+	assert.True(t, errors.Is(ErrTokenExpired.wrap(nil), ErrTokenExpired))
 }
 
 // The heap does not grow across 1000 rotations with subscribed listeners.
@@ -353,9 +351,9 @@ func TestProviderHeapAcross1000Rotations(t *testing.T) {
 			runtime.ReadMemStats(&m)
 			return m.HeapAlloc
 		}
-		before, n0 := heap(), p.Status().TokensAcquired
+		before, n0 := heap(), p.status().TokensAcquired
 		time.Sleep(1600 * time.Second)
-		rotations := p.Status().TokensAcquired - n0
+		rotations := p.status().TokensAcquired - n0
 		after := heap()
 		t.Logf("rotations=%d heap before=%d after=%d", rotations, before, after)
 		assert.GreaterOrEqual(t, rotations, int64(1000))

@@ -114,10 +114,10 @@ func checkToken(token, scope, usernameOverride string) (username string, exp tim
 		if usernameOverride != "" {
 			return usernameOverride, time.Time{}, nil
 		}
-		return "", time.Time{}, classed(ErrInvalidToken, err)
+		return "", time.Time{}, ErrInvalidToken.wrap(err)
 	}
 	if len(c.Aud) > 0 && !slices.ContainsFunc(c.Aud, func(a string) bool { return slices.Contains(audiences(scope), a) }) {
-		return "", time.Time{}, classed(ErrWrongAudience, fmt.Errorf("token audience %q, want one of %q", []string(c.Aud), audiences(scope)))
+		return "", time.Time{}, ErrWrongAudience.wrap(fmt.Errorf("token audience %q, want one of %q", []string(c.Aud), audiences(scope)))
 	}
 	if c.Exp > 0 {
 		exp = time.Unix(c.Exp, 0)
@@ -126,7 +126,7 @@ func checkToken(token, scope, usernameOverride string) (username string, exp tim
 		return usernameOverride, exp, nil
 	}
 	if c.OID == "" {
-		return "", exp, classed(ErrInvalidToken, errors.New("the token has no oid claim"))
+		return "", exp, ErrInvalidToken.wrap(errors.New("the token has no oid claim"))
 	}
 	return c.OID, exp, nil
 }

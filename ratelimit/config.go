@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// MaxWindow is the longest window a request or RATELIMIT_WINDOW may set.
-const MaxWindow = 24 * time.Hour
+// maxWindow is the longest window a request or RATELIMIT_WINDOW may set.
+const maxWindow = 24 * time.Hour
 
 // Config holds the ratelimit function's settings, read with envconfig.
 type Config struct {
@@ -39,7 +39,7 @@ func (c Config) Validate() error {
 	if c.Limit < 1 || c.Limit > c.MaxLimit {
 		errs = append(errs, "RATELIMIT_LIMIT must be between 1 and RATELIMIT_MAX_LIMIT")
 	}
-	if c.Window < time.Millisecond || c.Window > MaxWindow {
+	if c.Window < time.Millisecond || c.Window > maxWindow {
 		errs = append(errs, "RATELIMIT_WINDOW must be between 1ms and 24h")
 	}
 	if strings.ContainsAny(c.KeyPrefix, "{}") {

@@ -18,8 +18,9 @@
 //   - A key is 1..128 bytes of letters, digits and "._:-"; another key is
 //     a 400 problem "invalid-key"; a bad limit or window is "invalid-limit"
 //     or "invalid-window".
-//   - Redis trouble is a 503 problem with Retry-After whose type names the
-//     cause (redis-unavailable, token-expired, …), as in the cache function.
+//   - Redis trouble is answered by redisproblem.Write, as in the cache
+//     function: a 503 problem with Retry-After whose type names the cause
+//     (redis-unavailable, token-expired, …).
 //
 // # Redis layout and atomicity
 //

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/funcredis/funcredis/pool"
+	"github.com/redis/go-redis/v9"
 )
 
-// Decision is the outcome of one Take.
-type Decision struct {
+// decision is the outcome of one take.
+type decision struct {
 	Allowed   bool
 	Limit     int
 	Remaining int
@@ -20,29 +20,29 @@ type Decision struct {
 	Reset time.Duration
 }
 
-// Limiter takes units of a key's budget from Redis.
-type Limiter struct {
-	p   *pool.Pool
+// limiter takes units of a key's budget from Redis.
+type limiter struct {
+	rdb redis.Scripter
 	cfg Config
 }
 
-// NewLimiter returns a Limiter on p with the prefix of cfg.
-func NewLimiter(p *pool.Pool, cfg Config) *Limiter {
-	return &Limiter{p: p, cfg: cfg}
+// newLimiter returns a limiter on rdb with the prefix of cfg.
+func newLimiter(rdb redis.Scripter, cfg Config) *limiter {
+	return &limiter{rdb: rdb, cfg: cfg}
 }
 
 // Take admits or refuses one request for key under limit per window, in one
 // atomic script on the Redis server.
-func (l *Limiter) Take(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
+func (l *limiter) take(ctx context.Context, key string, limit int, window time.Duration) (decision, error) {
 	member := make([]byte, 8)
 	_, _ = rand.Read(member)
-	res, err := slidingWindow.Run(ctx, l.p.Client(), []string{l.cfg.KeyPrefix + key},
+	res, err := slidingWindow.Run(ctx, l.rdb, []string{l.cfg.KeyPrefix + key},
 		limit, window.Milliseconds(), hex.EncodeToString(member)).Int64Slice()
 	if err != nil {
-		return Decision{}, fmt.Errorf("ratelimit: take %q: %w", key, err)
+		return decision{}, fmt.Errorf("ratelimit: take %q: %w", key, err)
 	}
 	if len(res) != 3 {
-		return Decision{}, fmt.Errorf("ratelimit: script answered %d values, want 3", len(res))
+		return decision{}, fmt.Errorf("ratelimit: script answered %d values, want 3", len(res))
 	}
-	return Decision{Allowed: res[0] == 1, Limit: limit, Remaining: int(res[1]), Reset: time.Duration(res[2]) * time.Millisecond}, nil
+	return decision{Allowed: res[0] == 1, Limit: limit, Remaining: int(res[1]), Reset: time.Duration(res[2]) * time.Millisecond}, nil
 }

@@ -16,10 +16,11 @@ import (
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/internal/redistest"
 	"github.com/funcredis/funcredis/pool"
+	"github.com/redis/go-redis/v9"
 )
 
-// newPool returns a pool on a private Redis without authentication.
-func newPool(t *testing.T, addr string, size int) *pool.Pool {
+// newClient returns the client of a pool on a private Redis without authentication.
+func newClient(t *testing.T, addr string, size int) redis.UniversalClient {
 	t.Helper()
 	p, err := pool.New(context.Background(), pool.Config{
 		Addr: addr, Auth: pool.AuthNone, Cluster: pool.ClusterNone, PoolSize: size, DialTimeout: time.Second,
@@ -28,7 +29,7 @@ func newPool(t *testing.T, addr string, size int) *pool.Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	return p
+	return p.Client()
 }
 
 // app serves the function through handler.App with this folder's
@@ -71,7 +72,7 @@ func TestSequential(t *testing.T) {
 	srv := redistest.Must(t, redistest.Options{})
 	cfg := DefaultConfig()
 	cfg.Limit = 3
-	h := app(t, New(newPool(t, srv.Addr, 0), cfg))
+	h := app(t, New(newClient(t, srv.Addr, 0), cfg))
 	for i := range 3 {
 		w := post(h, "/api/ratelimit/user-1")
 		var got answer
@@ -103,7 +104,7 @@ func TestSequential(t *testing.T) {
 	if w := post(h, "/api/ratelimit/user-2"); w.Code != http.StatusOK {
 		t.Errorf("another key: %d, want its own budget", w.Code)
 	}
-	if n, err := newPool(t, srv.Addr, 0).Client().ZCard(context.Background(), "ratelimit:user-1").Result(); err != nil || n != 3 {
+	if n, err := newClient(t, srv.Addr, 0).ZCard(context.Background(), "ratelimit:user-1").Result(); err != nil || n != 3 {
 		t.Errorf("ZCARD ratelimit:user-1 = %d, %v; want the 3 admitted requests", n, err)
 	}
 }
@@ -116,7 +117,7 @@ func TestConcurrent(t *testing.T) {
 	const callers, limit = 200, 37
 	var handlers []http.Handler
 	for range 4 {
-		handlers = append(handlers, app(t, New(newPool(t, srv.Addr, 16), cfg)))
+		handlers = append(handlers, app(t, New(newClient(t, srv.Addr, 16), cfg)))
 	}
 	var ok, limited, other atomic.Int64
 	start := make(chan struct{})
@@ -147,13 +148,13 @@ func TestConcurrent(t *testing.T) {
 // once Retry-After's worth of the window has passed.
 func TestWindowSlides(t *testing.T) {
 	srv := redistest.Must(t, redistest.Options{})
-	l := NewLimiter(newPool(t, srv.Addr, 0), DefaultConfig())
+	l := newLimiter(newClient(t, srv.Addr, 0), DefaultConfig())
 	ctx := context.Background()
 	const window = 300 * time.Millisecond
-	if d, err := l.Take(ctx, "slide", 1, window); err != nil || !d.Allowed {
+	if d, err := l.take(ctx, "slide", 1, window); err != nil || !d.Allowed {
 		t.Fatalf("first Take = %+v, %v", d, err)
 	}
-	d, err := l.Take(ctx, "slide", 1, window)
+	d, err := l.take(ctx, "slide", 1, window)
 	if err != nil || d.Allowed {
 		t.Fatalf("second Take = %+v, %v; want refused", d, err)
 	}
@@ -161,14 +162,14 @@ func TestWindowSlides(t *testing.T) {
 		t.Fatalf("Reset = %v, want within the window", d.Reset)
 	}
 	time.Sleep(d.Reset + 10*time.Millisecond)
-	if d, err := l.Take(ctx, "slide", 1, window); err != nil || !d.Allowed {
+	if d, err := l.take(ctx, "slide", 1, window); err != nil || !d.Allowed {
 		t.Errorf("Take after Reset = %+v, %v; want admitted", d, err)
 	}
 }
 
 func TestBadRequests(t *testing.T) {
 	srv := redistest.Must(t, redistest.Options{})
-	h := app(t, New(newPool(t, srv.Addr, 0), DefaultConfig()))
+	h := app(t, New(newClient(t, srv.Addr, 0), DefaultConfig()))
 	for target, slug := range map[string]string{
 		"/api/ratelimit/a%7Bb%7D":          "invalid-key",
 		"/api/ratelimit/x?limit=0":         "invalid-limit",
@@ -186,14 +187,14 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	w := httptest.NewRecorder()
-	New(newPool(t, srv.Addr, 0), DefaultConfig()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/ratelimit/x", nil))
+	New(newClient(t, srv.Addr, 0), DefaultConfig()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/ratelimit/x", nil))
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
 		t.Errorf("GET: %d, Allow %q", w.Code, w.Header().Get("Allow"))
 	}
 }
 
 func TestRedisDown(t *testing.T) {
-	h := app(t, New(newPool(t, "127.0.0.1:1", 0), DefaultConfig()))
+	h := app(t, New(newClient(t, "127.0.0.1:1", 0), DefaultConfig()))
 	w := post(h, "/api/ratelimit/x")
 	var p handler.Problem
 	_ = json.Unmarshal(w.Body.Bytes(), &p)

@@ -1,29 +1,28 @@
 package ratelimit
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
+	"github.com/funcredis/funcredis/redisproblem"
+	"github.com/redis/go-redis/v9"
 )
 
 // maxKeyBytes is the longest key the function accepts.
 const maxKeyBytes = 128
 
 // New returns the ratelimit function's handler for POST /api/ratelimit/{key}.
+// rdb is the process-wide pool's client (the function only runs a script);
 // cfg must be valid (Config.Validate).
-func New(p *pool.Pool, cfg Config) http.Handler {
-	return &function{limiter: NewLimiter(p, cfg), cfg: cfg}
+func New(rdb redis.Scripter, cfg Config) http.Handler {
+	return &function{limiter: newLimiter(rdb, cfg), cfg: cfg}
 }
 
 type function struct {
-	limiter *Limiter
+	limiter *limiter
 	cfg     Config
 }
 
@@ -37,8 +36,7 @@ type answer struct {
 
 func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		problem(w, http.StatusMethodNotAllowed, "method-not-allowed", "use POST")
+		handler.WriteMethodNotAllowed(w, http.MethodPost)
 		return
 	}
 	key := r.PathValue("key")
@@ -58,15 +56,15 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s := q.Get("window"); s != "" {
 		d, err := time.ParseDuration(s)
-		if err != nil || d < time.Millisecond || d > MaxWindow {
+		if err != nil || d < time.Millisecond || d > maxWindow {
 			problem(w, http.StatusBadRequest, "invalid-window", "window must be a duration from 1ms to 24h, such as 10s")
 			return
 		}
 		window = d
 	}
-	d, err := f.limiter.Take(r.Context(), key, limit, window)
+	d, err := f.limiter.take(r.Context(), key, limit, window)
 	if err != nil {
-		writeRedisError(r.Context(), w, err)
+		redisproblem.Write(r.Context(), w, err)
 		return
 	}
 	h := w.Header()
@@ -85,42 +83,6 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func problem(w http.ResponseWriter, status int, slug, detail string) {
 	handler.WriteProblem(w, handler.Problem{Type: handler.ProblemType(slug), Status: status, Detail: detail})
-}
-
-// writeRedisError answers a failed script run with 503 and Retry-After, the
-// type naming the cause; the detail is the pool's class message, which holds
-// no secret.
-func writeRedisError(ctx context.Context, w http.ResponseWriter, err error) {
-	class := pool.Class(pool.Classify(err))
-	slug, retry, detail := "redis-unavailable", "1", "redis is unavailable"
-	switch {
-	case errors.Is(class, pool.ErrNoAccessPolicy):
-		slug, retry = "no-access-policy", "10"
-	case errors.Is(class, pool.ErrTokenExpired):
-		slug, retry = "token-expired", "5"
-	case errors.Is(class, pool.ErrIdentityUnreachable), errors.Is(class, pool.ErrIdentityNotFound),
-		errors.Is(class, pool.ErrWrongAudience), errors.Is(class, pool.ErrInvalidToken):
-		slug, retry = "identity-unavailable", "5"
-	case class == nil && !isConnectivity(err):
-		slug, detail = "redis-error", "redis refused the rate-limit script"
-	}
-	if class != nil {
-		detail = class.Error()
-	}
-	handler.Log(ctx, "rate-limit script failed", "class", pool.ClassName(class), "problem", slug)
-	if slug == "redis-error" {
-		problem(w, http.StatusBadGateway, slug, detail)
-		return
-	}
-	w.Header().Set("Retry-After", retry)
-	problem(w, http.StatusServiceUnavailable, slug, detail)
-}
-
-// isConnectivity reports errors that mean Redis could not be reached or
-// answer in time.
-func isConnectivity(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func validKey(k string) bool {

@@ -64,7 +64,7 @@ func register(a *handler.App, pl *pool.Pool) {
 	must(t, err)
 	for _, want := range []string{
 		"\t\"example.com/app/handler\"\n\tplfn \"example.com/app/pl\"\n\t\"example.com/app/pool\"\n",
-		"\ta.HandleHTTP(\"x\", nil)\n\ta.HandleInvocation(\"pl\", plfn.New(pl))\n}",
+		"\ta.HandleHTTP(\"x\", nil)\n\ta.HandleInvocation(\"pl\", plfn.New(pl.Client()))\n}",
 	} {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("functions.go lacks %q:\n%s", want, got)
@@ -84,7 +84,7 @@ func TestRegisterPrintsLineWhenShapeUnknown(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("functions.go was changed")
 	}
-	if !strings.Contains(out.String(), `app.HandleHTTP("hello", hello.New(p))`) || !strings.Contains(out.String(), `"example.com/app/hello"`) {
+	if !strings.Contains(out.String(), `app.HandleHTTP("hello", hello.New(p.Client()))`) || !strings.Contains(out.String(), `"example.com/app/hello"`) {
 		t.Errorf("output does not give the line and import to add:\n%s", out.String())
 	}
 	for _, f := range []string{"function.json", "function.go", "function_test.go"} {

@@ -78,7 +78,7 @@ func loadRegistry(root string) (*registry, error) {
 // add inserts the registration line at the end of register() and the
 // package's import, and returns the line. On error the file is unchanged.
 func (r *registry) add(name, pkg, call string) (string, error) {
-	line := fmt.Sprintf("%s.%s(%q, %s.New(%s))", r.app, call, name, pkg, r.pool)
+	line := fmt.Sprintf("%s.%s(%q, %s.New(%s.Client()))", r.app, call, name, pkg, r.pool)
 	if r.fn == nil || r.fn.Body == nil {
 		return line, errors.New("no func register")
 	}

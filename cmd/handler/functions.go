@@ -14,12 +14,12 @@ type settings struct {
 	RateLimit ratelimit.Config
 }
 
-// register gives every function folder its handler. Add a new function here: one line per
-// folder, named as the folder is.
+// register gives every function folder its handler: the functions get the pool's client (health,
+// the pool itself). Add a new function here: one line per folder, named as the folder is.
 func register(app *handler.App, p *pool.Pool, s settings) {
-	app.HandleHTTP("cache", cache.New(p, s.Cache))
-	app.HandleHTTP("cache-incr", cache.NewIncr(p, s.Cache))
-	app.HandleHTTP("cache-batch", cache.NewBatch(p, s.Cache))
+	app.HandleHTTP("cache", cache.New(p.Client(), s.Cache))
+	app.HandleHTTP("cache-incr", cache.NewIncr(p.Client(), s.Cache))
+	app.HandleHTTP("cache-batch", cache.NewBatch(p.Client(), s.Cache))
 	app.HandleHTTP("health", health.New(p))
-	app.HandleHTTP("ratelimit", ratelimit.New(p, s.RateLimit))
+	app.HandleHTTP("ratelimit", ratelimit.New(p.Client(), s.RateLimit))
 }

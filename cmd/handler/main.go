@@ -25,7 +25,9 @@ import (
 
 // config is the process's own settings.
 type config struct {
-	WarmupTimeout time.Duration `envconfig:"WARMUP_TIMEOUT" default:"10s"`
+	// WarmupTimeout bounds building and warming the pool, and GET /'s wait for it (WARMUP_TIMEOUT);
+	// default handler.DefaultWarmupTimeout.
+	WarmupTimeout time.Duration `envconfig:"WARMUP_TIMEOUT"`
 	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json"`
 }
@@ -42,6 +44,9 @@ func run() error {
 	var cfg config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return fmt.Errorf("settings: %w", err)
+	}
+	if cfg.WarmupTimeout == 0 {
+		cfg.WarmupTimeout = handler.DefaultWarmupTimeout
 	}
 	logger, err := newLogger(cfg)
 	if err != nil {
@@ -90,7 +95,7 @@ func run() error {
 		wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
 		defer cancel()
 		if err := p.Warm(wctx); err != nil {
-			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassName(err), "error", err)
+			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassOf(err).String(), "error", err)
 			return
 		}
 		logger.Info("pool warm", "state", p.Health().State)

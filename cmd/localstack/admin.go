@@ -16,9 +16,9 @@ import (
 func (s *stack) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
-		out := map[string]any{"tokens": s.tokens.Stats()}
-		if s.gateway != nil {
-			out["gateway"] = s.gateway.Stats()
+		out := map[string]any{"tokens": s.emulators.Tokens.Stats()}
+		if s.emulators.Gateway != nil {
+			out["gateway"] = s.emulators.Gateway.Stats()
 		}
 		if h := s.host.Load(); h != nil {
 			out["host"] = h.Stats()
@@ -32,12 +32,12 @@ func (s *stack) adminHandler() http.Handler {
 			http.Error(w, "d must be a duration of at least 1s, e.g. ?d=90s", http.StatusBadRequest)
 			return
 		}
-		s.tokens.SetLifetime(d)
+		s.emulators.Tokens.SetLifetime(d)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.Handle("/tokens/", http.StripPrefix("/tokens", s.tokens))
-	if s.gateway != nil {
-		mux.Handle("/gateway/", http.StripPrefix("/gateway", s.gateway.AdminHandler()))
+	mux.Handle("/tokens/", http.StripPrefix("/tokens", s.emulators.Tokens))
+	if s.emulators.Gateway != nil {
+		mux.Handle("/gateway/", http.StripPrefix("/gateway", s.emulators.Gateway.AdminHandler()))
 	}
 	mux.HandleFunc("POST /host/kill", func(w http.ResponseWriter, r *http.Request) {
 		h := s.host.Load()

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/funcredis/funcredis/emulator/redisserver"
 	"github.com/funcredis/funcredis/internal/redistest"
 	"github.com/funcredis/funcredis/pool"
@@ -97,7 +98,7 @@ func TestExportsWork(t *testing.T) {
 				} `json:"gateway"`
 			}
 			getJSON(t, exports["EMULATOR_ADMIN"]+"/stats", &stats)
-			if stats.Tokens.Issued[localObjectID] == 0 || stats.Gateway.AuthOK == 0 {
+			if stats.Tokens.Issued[localstack.AppObjectID] == 0 || stats.Gateway.AuthOK == 0 {
 				t.Errorf("admin stats = %+v, want tokens issued to the local identity and AUTHs through the gateway", stats)
 			}
 			p.Close()

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		env := s.exports
 		if o.tokenLifetime < time.Hour {
 			// Short tokens are asked for to watch refreshes: the pool logs each one at debug.
-			env = append(env[:len(env):len(env)], setting{"LOG_LEVEL", "debug"})
+			env = append(env[:len(env):len(env)], "LOG_LEVEL=debug")
 			s.notes = append(s.notes, "tokens live "+o.tokenLifetime.String()+": the handler logs every refresh (LOG_LEVEL=debug); "+
 				"/api/health shows token_expires_on, reauthentications and connection_drops")
 		}
@@ -92,11 +92,11 @@ func runAzure(ctx context.Context, o options, stdout io.Writer, log *slog.Logger
 	}
 	s := &stack{}
 	defer s.Close()
-	env := []setting{
-		{"REDIS_HOST", redisHost},
-		{"REDIS_TLS", "true"},
-		{"REDIS_AUTH", "entra"},
-		{"REDIS_CREDENTIAL", "azurecli"},
+	env := []string{
+		"REDIS_HOST=" + redisHost,
+		"REDIS_TLS=true",
+		"REDIS_AUTH=entra",
+		"REDIS_CREDENTIAL=azurecli",
 	}
 	if err := s.startHost(ctx, o, env, log); err != nil {
 		return err

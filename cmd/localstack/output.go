@@ -15,11 +15,12 @@ func printNotes(w io.Writer, notes []string) {
 	}
 }
 
-// printExports prints one `export NAME=value` line per setting, quoted for
-// POSIX shells.
-func printExports(w io.Writer, settings []setting) {
+// printExports prints one `export NAME=value` line per "NAME=value"
+// setting, the value quoted for POSIX shells.
+func printExports(w io.Writer, settings []string) {
 	for _, s := range settings {
-		fmt.Fprintf(w, "export %s=%s\n", s.name, shellQuote(s.value))
+		name, value, _ := strings.Cut(s, "=")
+		fmt.Fprintf(w, "export %s=%s\n", name, shellQuote(value))
 	}
 }
 

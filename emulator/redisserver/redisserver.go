@@ -24,7 +24,7 @@ import (
 )
 
 // ErrNotInstalled is returned by Start when redis-server is not on PATH.
-var ErrNotInstalled = errors.New("redis-server is not installed")
+var ErrNotInstalled = errors.New("redisserver: redis-server is not installed")
 
 // Options configures a server. The zero value is a password-less server.
 type Options struct {
