@@ -39,7 +39,8 @@ import (
 // (full-duplex) on the pool's connections.
 
 // errRetired is returned by a write on a connection the pool closed while
-// nothing was in flight on it and no transaction or WATCH was open: nothing
+// nothing was in flight on it and no transaction or WATCH was open (or
+// while it was subscribed, where go-redis's PubSub resubscribes): nothing
 // of the write was sent. It wraps io.EOF so that go-redis treats the
 // connection as bad and retries the command on another one, which is safe
 // for exactly that reason.
