@@ -29,11 +29,15 @@ type framedCommand struct {
 	Replies  bool // CLIENT REPLY
 }
 
-// frameAll feeds stream to a request framer in pieces of the given sizes
-// (cycled) and returns the commands it reports, the bytes consumed before
-// an error, and the error.
-func frameAll(stream []byte, sizes []int) (cmds []framedCommand, consumed int, err error) {
-	var f requestFramer
+// framer is either framer, as these tests drive them.
+type framer interface {
+	next(p []byte) (n int, ended bool, err error)
+}
+
+// feed gives stream to f in pieces of the given sizes (cycled; none: one
+// piece) and calls ended with the bytes consumed at each end of a command
+// or frame. It returns the bytes consumed, up to an error, and the error.
+func feed(f framer, stream []byte, sizes []int, ended func(consumed int)) (consumed int, err error) {
 	for i := 0; consumed < len(stream); i++ {
 		size := len(stream)
 		if len(sizes) > 0 {
@@ -41,21 +45,32 @@ func frameAll(stream []byte, sizes []int) (cmds []framedCommand, consumed int, e
 		}
 		piece := stream[consumed:min(len(stream), consumed+size)]
 		for len(piece) > 0 {
-			n, ended, ferr := f.next(piece)
+			n, end, err := f.next(piece)
 			consumed += n
 			piece = piece[n:]
-			if ferr != nil {
-				return cmds, consumed, ferr
+			if err != nil {
+				return consumed, err
 			}
-			if ended {
-				cmds = append(cmds, framedCommand{f.command(), string(f.password()), f.changesReplies()})
+			if end {
+				ended(consumed)
 			}
 		}
 	}
-	if !f.atBoundary() {
-		return cmds, consumed, fmt.Errorf("ends inside a command")
+	return consumed, nil
+}
+
+// frameAll feeds stream to a request framer in pieces of the given sizes
+// and returns the commands it reports, the bytes consumed before an error,
+// and the error.
+func frameAll(stream []byte, sizes []int) (cmds []framedCommand, consumed int, err error) {
+	var f requestFramer
+	consumed, err = feed(&f, stream, sizes, func(int) {
+		cmds = append(cmds, framedCommand{f.command(), string(f.password()), f.changesReplies()})
+	})
+	if err == nil && !f.atBoundary() {
+		err = fmt.Errorf("ends inside a command")
 	}
-	return cmds, consumed, nil
+	return cmds, consumed, err
 }
 
 func TestRequestFramerCommands(t *testing.T) {
@@ -204,19 +219,12 @@ func TestReplyFramerRandomFrames(t *testing.T) {
 		}
 		var f replyFramer
 		var got []int
-		consumed := 0
-		for consumed < len(stream) {
-			piece := stream[consumed:min(len(stream), consumed+1+r.IntN(12))]
-			for len(piece) > 0 {
-				n, ended, err := f.next(piece)
-				require.NoError(t, err, "%q", stream)
-				consumed += n
-				piece = piece[n:]
-				if ended {
-					got = append(got, consumed)
-				}
-			}
+		sizes := make([]int, 8)
+		for i := range sizes {
+			sizes[i] = 1 + r.IntN(12)
 		}
+		_, err := feed(&f, stream, sizes, func(consumed int) { got = append(got, consumed) })
+		require.NoError(t, err, "%q", stream)
 		require.Equal(t, ends, got, "%q", stream)
 		require.True(t, f.atFrameStart())
 	}
@@ -224,13 +232,7 @@ func TestReplyFramerRandomFrames(t *testing.T) {
 
 func TestReplyFramerRefusesGarbage(t *testing.T) {
 	for _, in := range []string{"x\r\n", "$x\r\n", "*1\r\n$1\r\nab\r\n", "$-2\r\n", "*-2\r\n", "$?\r\n"} {
-		var f replyFramer
-		var err error
-		for p := []byte(in); len(p) > 0 && err == nil; {
-			var n int
-			n, _, err = f.next(p)
-			p = p[n:]
-		}
+		_, err := feed(&replyFramer{}, []byte(in), []int{1}, func(int) {})
 		assert.ErrorIs(t, err, errFraming, "%q", in)
 	}
 }
@@ -257,23 +259,8 @@ func FuzzReplyFramer(f *testing.F) {
 	f.Add([]byte("+OK\r\n$3\r\nbar\r\n"), uint8(2))
 	f.Add([]byte(">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n%1\r\n+a\r\n|1\r\n+k\r\n+v\r\n:1\r\n"), uint8(1))
 	frames := func(stream []byte, size int) (ends []int, err error) {
-		var f replyFramer
-		consumed := 0
-		for consumed < len(stream) {
-			piece := stream[consumed:min(len(stream), consumed+size)]
-			for len(piece) > 0 {
-				n, ended, ferr := f.next(piece)
-				consumed += n
-				piece = piece[n:]
-				if ferr != nil {
-					return ends, fmt.Errorf("at %d: %w", consumed, ferr)
-				}
-				if ended {
-					ends = append(ends, consumed)
-				}
-			}
-		}
-		return ends, nil
+		_, err = feed(&replyFramer{}, stream, []int{size}, func(consumed int) { ends = append(ends, consumed) })
+		return ends, err
 	}
 	f.Fuzz(func(t *testing.T, stream []byte, size uint8) {
 		whole, werr := frames(stream, len(stream))
