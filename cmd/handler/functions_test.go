@@ -4,13 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/funcredis/funcredis/cache"
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/pool"
-	"github.com/funcredis/funcredis/ratelimit"
 )
 
-// TestRegistryMatchesFolders builds the registry exactly like main and checks it against the
+// TestRegistryMatchesFolders builds the registry exactly like serve.Main and checks it against the
 // repository root, so a function folder without a handler (or the reverse) fails here.
 func TestRegistryMatchesFolders(t *testing.T) {
 	app, err := handler.New(handler.Options{Root: "../.."})
@@ -22,7 +20,9 @@ func TestRegistryMatchesFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	register(app, p, settings{Cache: cache.DefaultConfig(), RateLimit: ratelimit.DefaultConfig()})
+	if err := register(app, p); err != nil {
+		t.Fatal(err)
+	}
 	if err := app.Check(); err != nil {
 		t.Fatal(err)
 	}
