@@ -54,17 +54,23 @@ import (
 )
 
 // register gives every function folder its handler.
-func register(a *handler.App, pl *pool.Pool) {
+func register(a *handler.App, pl *pool.Pool) error {
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
 	a.HandleHTTP("x", nil)
+	return nil
 }
 `)
 	var out bytes.Buffer
 	must(t, generate(root, "pl", "timer", &out))
+	must(t, generate(root, "cfg", "http", &out))
 	got, err := os.ReadFile(filepath.Join(root, "cmd", "handler", "functions.go"))
 	must(t, err)
 	for _, want := range []string{
-		"\t\"example.com/app/handler\"\n\tplfn \"example.com/app/pl\"\n\t\"example.com/app/pool\"\n",
-		"\ta.HandleHTTP(\"x\", nil)\n\ta.HandleInvocation(\"pl\", plfn.New(pl.Client()))\n}",
+		"\tcfgfn \"example.com/app/cfg\"\n\t\"example.com/app/handler\"\n\tplfn \"example.com/app/pl\"\n\t\"example.com/app/pool\"\n",
+		"\ta.HandleHTTP(\"x\", nil)\n\ta.HandleInvocation(\"pl\", plfn.New(pl.Client()))\n\ta.HandleHTTP(\"cfg\", cfgfn.New(pl.Client()))\n\treturn nil\n}",
 	} {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("functions.go lacks %q:\n%s", want, got)
