@@ -59,6 +59,26 @@ func Main(register func(app *handler.App, p *pool.Pool) error) {
 	}
 }
 
+// Check builds the function registry of the script root at root as Main does, with a pool that
+// is never dialed, and returns handler.App.Check's error: every function folder without a
+// handler, every handler without a folder. Call it in a test of the app's register, so a
+// mismatch fails there rather than at start-up.
+func Check(root string, register func(app *handler.App, p *pool.Pool) error) error {
+	app, err := handler.New(handler.Options{Root: root})
+	if err != nil {
+		return fmt.Errorf("function folders under %s: %w", root, err)
+	}
+	p, err := pool.New(context.Background(), pool.Config{Addr: "127.0.0.1:1", Auth: pool.AuthNone, Cluster: pool.ClusterNone}, pool.Options{})
+	if err != nil {
+		return fmt.Errorf("serve: an undialed pool: %w", err)
+	}
+	defer p.Close()
+	if err := register(app, p); err != nil {
+		return fmt.Errorf("register the functions: %w", err)
+	}
+	return app.Check()
+}
+
 // run starts everything and serves until ctx ends; any error it returns is fatal.
 func run(ctx context.Context, register func(*handler.App, *pool.Pool) error) error {
 	var cfg config

@@ -134,3 +134,18 @@ func TestStartErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestCheck(t *testing.T) {
+	scriptRoot(t, "127.0.0.1:1")
+	root := os.Getenv("FUNCTIONS_APP_ROOT_PATH")
+	if err := Check(root, ping); err != nil {
+		t.Errorf("Check with ping registered: %v", err)
+	}
+	err := Check(root, func(app *handler.App, p *pool.Pool) error {
+		app.HandleHTTP("pong", http.NotFoundHandler())
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), `"ping" has no handler`) || !strings.Contains(err.Error(), `"pong" has no function folder`) {
+		t.Errorf("Check with pong registered = %v, want both mismatches named", err)
+	}
+}
