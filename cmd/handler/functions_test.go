@@ -6,7 +6,7 @@ import (
 	"github.com/funcredis/funcredis/serve"
 )
 
-// TestRegistryMatchesFolders checks register against the repository root as serve.Main does at
+// TestRegistryMatchesFolders checks register against the app's root as serve.Main does at
 // start, so a function folder without a handler (or the reverse) fails here.
 func TestRegistryMatchesFolders(t *testing.T) {
 	if err := serve.Check("../..", register); err != nil {

@@ -1,5 +1,5 @@
-// Command handler is this repository's Azure Functions custom handler: serve.Main with the
-// functions register gives their handlers. `make build` builds it into bin/handler.
+// Command handler is the app's Azure Functions custom handler: serve.Main with the functions that
+// register (functions.go) gives their handlers. `make build` builds it into bin/handler.
 package main
 
 import "github.com/funcredis/funcredis/serve"

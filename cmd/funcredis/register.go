@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 )
 
 // registry is cmd/handler/functions.go, where register() gives every
-// function folder its handler.
+// function folder its handler: this repository's or an app's.
 type registry struct {
 	path   string
 	module string
@@ -163,16 +162,23 @@ func typeString(e ast.Expr) string {
 
 // modulePath reads the module line of go.mod.
 func modulePath(gomod string) (string, error) {
-	f, err := os.Open(gomod)
+	src, err := os.ReadFile(gomod)
 	if err != nil {
-		return "", fmt.Errorf("read go.mod (run from the repository root or pass -root): %w", err)
+		return "", fmt.Errorf("read go.mod (run from the app's root or pass -root): %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(m), `"`), nil
-		}
+	if m := goModDirective(src, "module"); m != "" {
+		return m, nil
 	}
 	return "", fmt.Errorf("no module line in %s", gomod)
+}
+
+// goModDirective returns the argument of go.mod's first single-line directive named name
+// ("module", "go"), unquoted, or "".
+func goModDirective(src []byte, name string) string {
+	for line := range strings.Lines(string(src)) {
+		if arg, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return strings.Trim(strings.TrimSpace(arg), `"`)
+		}
+	}
+	return ""
 }
