@@ -14,6 +14,9 @@
 //
 // A start-up error ends the process with exit code 1 and a message on stderr naming the setting
 // or the function folder: the host restarts a process that fails, never one that exits 0.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package serve
 
 import (

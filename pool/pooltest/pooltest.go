@@ -5,6 +5,9 @@
 // The server is a real redis-server on a free loopback port when one is on PATH, otherwise an
 // embedded miniredis, and the test's output says so. With FUNCREDIS_REQUIRE_REDIS_SERVER=1 (as in
 // CI) a missing redis-server fails the test instead.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package pooltest
 
 import (
