@@ -39,7 +39,8 @@ type appData struct {
 	WithCache bool
 }
 
-// appCopies are files of this repository an app gets unchanged, besides infra/.
+// appCopies are files of this repository an app gets unchanged, as infra/ (azure.yaml and
+// local.settings.sample.json get adapted: addRepositoryFiles).
 var appCopies = []string{"host.json", "cmd/handler/main.go", "cmd/handler/functions_test.go"}
 
 // cacheFolders are the cache functions' folders; an app made with -with-cache gets their

@@ -33,7 +33,7 @@ func TestPackageName(t *testing.T) {
 	}
 }
 
-// fakeRoot is a minimal repository: go.mod and a functions.go.
+// fakeRoot is a minimal app: go.mod and a functions.go.
 func fakeRoot(t *testing.T, functions string) string {
 	t.Helper()
 	root := t.TempDir()
