@@ -47,7 +47,7 @@ type config struct {
 }
 
 // Main runs the custom handler until SIGTERM or SIGINT, then returns; on an error it ends the
-// process with exit code 1. register is called once at start, after the pool is built and while
+// process with exit code 1. register is called once at start, after the pool is built and before
 // it warms: it gives every function folder under the script root its
 // handler (app.HandleHTTP, app.HandleInvocation), handing each function p.Client(), and may read
 // the functions' own settings; an error it returns (name the setting) stops the process. Main
@@ -100,10 +100,6 @@ func run(ctx context.Context, register func(*handler.App, *pool.Pool) error) err
 	if err != nil {
 		return err
 	}
-	addr, err := listenAddr()
-	if err != nil {
-		return err
-	}
 	root, err := appRoot()
 	if err != nil {
 		return err
@@ -117,18 +113,9 @@ func run(ctx context.Context, register func(*handler.App, *pool.Pool) error) err
 	}
 	defer p.Close()
 
+	// Functions are registered, and read their settings, before warm-up starts: a bad setting
+	// stops the process before it asks for a token.
 	ready := make(chan struct{})
-	go func() {
-		defer close(ready)
-		wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
-		defer cancel()
-		if err := p.Warm(wctx); err != nil {
-			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassOf(err).String(), "error", err)
-			return
-		}
-		logger.Info("pool warm", "state", p.Health().State)
-	}()
-
 	app, err := handler.New(handler.Options{Root: root, Logger: logger, Ready: ready, WarmupTimeout: cfg.WarmupTimeout})
 	if err != nil {
 		return fmt.Errorf("function folders under %s: %w", root, err)
@@ -139,6 +126,21 @@ func run(ctx context.Context, register func(*handler.App, *pool.Pool) error) err
 	if err := app.Check(); err != nil {
 		return fmt.Errorf("function folders and handlers disagree: %w", err)
 	}
+	addr, err := listenAddr()
+	if err != nil {
+		return err
+	}
+
+	go func() {
+		defer close(ready)
+		wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
+		defer cancel()
+		if err := p.Warm(wctx); err != nil {
+			logger.Warn("warm-up incomplete; serving anyway, health reports degraded", "class", pool.ClassOf(err).String(), "error", err)
+			return
+		}
+		logger.Info("pool warm", "state", p.Health().State)
+	}()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -119,7 +119,8 @@ func TestStartErrors(t *testing.T) {
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, ping, "LOG_LEVEL"},
 		{"port", map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": "http"}, ping, "FUNCTIONS_CUSTOMHANDLER_PORT"},
 		{"pool setting", map[string]string{"REDIS_AUTH": "kerberos"}, ping, "REDIS_AUTH"},
-		{"register fails", nil, func(*handler.App, *pool.Pool) error { return errRegister }, errRegister.Error()},
+		// A function's setting is named even when the port is bad too: register runs first.
+		{"register fails", map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": "0"}, func(*handler.App, *pool.Pool) error { return errRegister }, errRegister.Error()},
 		{"no handler", nil, func(*handler.App, *pool.Pool) error { return nil }, `"ping" has no handler`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
