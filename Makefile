@@ -7,7 +7,7 @@ PKGS      := ./...
 # Test time budget: the whole suite runs in a few minutes on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: build test run bench package lint refs clean new-function fuzz
+.PHONY: build test run bench package lint refs clean new-function new-app fuzz
 
 ## build: compile the custom handler into bin/handler
 build:
@@ -31,7 +31,14 @@ run: build
 ## new-function: scaffold <NAME>/ from template/ (TRIGGER=http|timer, default http) and register it in cmd/handler
 new-function:
 	@test -n "$(NAME)" || { echo "usage: make new-function NAME=my-func TRIGGER=http|timer"; exit 2; }
-	$(GO) run ./template -name '$(NAME)' -trigger '$(or $(TRIGGER),http)'
+	$(GO) run ./cmd/funcredis function -name '$(NAME)' -trigger '$(or $(TRIGGER),http)'
+
+## new-app: a new app in DIR that depends on this checkout (MODULE=example.com/x; FUNCTION=hello,
+##          TIMER=name, WITH_CACHE=1 optional); from no checkout: go run github.com/funcredis/funcredis/cmd/funcredis@latest new
+new-app:
+	@test -n "$(DIR)" || { echo "usage: make new-app DIR=../orders-api MODULE=example.com/orders-api [FUNCTION=hello] [TIMER=nightly] [WITH_CACHE=1]"; exit 2; }
+	$(GO) run ./cmd/funcredis new -replace '$(CURDIR)' $(if $(MODULE),-module '$(MODULE)') $(if $(FUNCTION),-function '$(FUNCTION)') \
+		$(if $(TIMER),-timer '$(TIMER)') $(if $(WITH_CACHE),-with-cache) '$(DIR)'
 
 ## bench: the benchmark harness (bench/README.md): results in bench/results/latest.{json,md}; QUICK=1: reduced set, bench/results/quick.{json,md}
 bench: build

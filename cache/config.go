@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
 )
 
 // maxKeyBytes is the longest key, in bytes, that the functions accept.
@@ -24,6 +26,16 @@ type Config struct {
 // DefaultConfig returns the defaults envconfig would apply.
 func DefaultConfig() Config {
 	return Config{KeyPrefix: "cache:", MaxValueBytes: 1 << 20, MaxTTL: 30 * 24 * time.Hour, MaxBatch: 100}
+}
+
+// LoadConfig reads a Config from the environment (the defaults for unset settings) and
+// validates it.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return c, fmt.Errorf("cache settings: %w", err)
+	}
+	return c, c.Validate()
 }
 
 // Validate reports invalid settings, naming each.

@@ -42,4 +42,7 @@
 // Bad input is a 4xx problem with a stable type (ProblemType slugs listed in problems.go);
 // Redis or identity trouble is answered by redisproblem.Write: 503 with Retry-After and a type
 // naming the cause, 502 for a command Redis refused.
+//
+// Part of funcredis's stable public API (README, "Public API"): an app made with funcredis new
+// -with-cache registers New, NewIncr and NewBatch with LoadConfig, and the Redis layout above stays.
 package cache

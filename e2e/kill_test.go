@@ -116,7 +116,8 @@ func gatewayClient(t testing.TB) *redis.Client {
 }
 
 // TestFatalConfigExitsNonZero: a bad setting ends the process with exit 1 and a message naming
-// the setting (the host never restarts a process that exits 0).
+// the setting (the host never restarts a process that exits 0). The handler runs in the
+// repository root, a script root: the functions' settings are read when they are registered.
 func TestFatalConfigExitsNonZero(t *testing.T) {
 	cases := []struct{ env, setting string }{
 		{"REDIS_AUTH=kerberos", "REDIS_AUTH"},
@@ -127,6 +128,7 @@ func TestFatalConfigExitsNonZero(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.setting, func(t *testing.T) {
 			cmd := exec.Command(handlerBin)
+			cmd.Dir = ".."
 			cmd.Env = append(os.Environ(), "REDIS_HOST=127.0.0.1:1", "FUNCTIONS_CUSTOMHANDLER_PORT=0", c.env)
 			out, err := cmd.CombinedOutput()
 			ee, ok := err.(*exec.ExitError)

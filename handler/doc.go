@@ -27,4 +27,7 @@
 //     ProblemType("binary-body-unsupported"). Serve binary content in forwarded mode.
 //   - In payload mode a header with several values is sent as one comma-joined string (the host
 //     accepts only string header values), so several Set-Cookie headers cannot be represented.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package handler

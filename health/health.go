@@ -1,5 +1,8 @@
 // Package health is the health function (GET /api/health, anonymous): the pool's state, token
 // expiry and next refresh, connections and counters as JSON. pool.Health holds no secret.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package health
 
 import (

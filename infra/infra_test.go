@@ -132,7 +132,7 @@ func codeSettings(t *testing.T) map[string]envSetting {
 	}
 	if len(settings) == 0 {
 		t.Fatal("no envconfig:\"NAME\" struct tags in the repo's non-test Go files: the handler's settings " +
-			"(pool/config.go, cmd/handler) are missing or untagged, so there is nothing to hold infra/ against")
+			"(pool/config.go, serve/) are missing or untagged, so there is nothing to hold infra/ against")
 	}
 	byName := map[string]envSetting{}
 	for _, s := range settings {

@@ -96,4 +96,7 @@
 // ErrIdentityNotFound and ErrRedisUnreachable with errors.Is. ClassOf finds
 // the class of any error, a Redis command's too; the class's String is its
 // stable name ("no_access_policy") and its Advice says what to do.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package pool

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
 )
 
 // maxWindow is the longest window a request or RATELIMIT_WINDOW may set.
@@ -28,6 +30,16 @@ type Config struct {
 // DefaultConfig returns the defaults envconfig would apply.
 func DefaultConfig() Config {
 	return Config{Limit: 10, Window: time.Minute, MaxLimit: 1000, KeyPrefix: "ratelimit:"}
+}
+
+// LoadConfig reads a Config from the environment (the defaults for unset settings) and
+// validates it.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return c, fmt.Errorf("ratelimit settings: %w", err)
+	}
+	return c, c.Validate()
 }
 
 // Validate reports invalid settings, naming each.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -220,5 +221,20 @@ func TestConfigValidate(t *testing.T) {
 		if c.Validate() == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	got, err := LoadConfig()
+	if err != nil || got != DefaultConfig() {
+		t.Errorf("LoadConfig() with nothing set = %+v, %v; want DefaultConfig()", got, err)
+	}
+	for name, value := range map[string]string{"RATELIMIT_WINDOW": "soon", "RATELIMIT_LIMIT": "0"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("LoadConfig() with %s=%q: %v, want an error naming it", name, value, err)
+			}
+		})
 	}
 }

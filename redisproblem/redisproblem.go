@@ -11,6 +11,9 @@
 //	502     redis-error            —            a command Redis refused for another reason
 //
 // The detail of a 503 is the class's Advice, which says what to do and holds no secret.
+//
+// Part of funcredis's stable public API (README, "Public API"): apps made by funcredis new
+// compile against it.
 package redisproblem
 
 import (

@@ -8,18 +8,22 @@ import (
 	"github.com/funcredis/funcredis/ratelimit"
 )
 
-// settings are the functions' settings, read once by main.
-type settings struct {
-	Cache     cache.Config
-	RateLimit ratelimit.Config
-}
-
 // register gives every function folder its handler: the functions get the pool's client (health,
-// the pool itself). Add a new function here: one line per folder, named as the folder is.
-func register(app *handler.App, p *pool.Pool, s settings) {
-	app.HandleHTTP("cache", cache.New(p.Client(), s.Cache))
-	app.HandleHTTP("cache-incr", cache.NewIncr(p.Client(), s.Cache))
-	app.HandleHTTP("cache-batch", cache.NewBatch(p.Client(), s.Cache))
+// the pool itself) and their settings. Add a new function here: one line per folder, named as
+// the folder is.
+func register(app *handler.App, p *pool.Pool) error {
+	cacheCfg, err := cache.LoadConfig()
+	if err != nil {
+		return err
+	}
+	rateCfg, err := ratelimit.LoadConfig()
+	if err != nil {
+		return err
+	}
+	app.HandleHTTP("cache", cache.New(p.Client(), cacheCfg))
+	app.HandleHTTP("cache-incr", cache.NewIncr(p.Client(), cacheCfg))
+	app.HandleHTTP("cache-batch", cache.NewBatch(p.Client(), cacheCfg))
 	app.HandleHTTP("health", health.New(p))
-	app.HandleHTTP("ratelimit", ratelimit.New(p.Client(), s.RateLimit))
+	app.HandleHTTP("ratelimit", ratelimit.New(p.Client(), rateCfg))
+	return nil
 }

@@ -1,29 +1,15 @@
 package main
 
 import (
-	"context"
 	"testing"
 
-	"github.com/funcredis/funcredis/cache"
-	"github.com/funcredis/funcredis/handler"
-	"github.com/funcredis/funcredis/pool"
-	"github.com/funcredis/funcredis/ratelimit"
+	"github.com/funcredis/funcredis/serve"
 )
 
-// TestRegistryMatchesFolders builds the registry exactly like main and checks it against the
-// repository root, so a function folder without a handler (or the reverse) fails here.
+// TestRegistryMatchesFolders checks register against the app's root as serve.Main does at
+// start, so a function folder without a handler (or the reverse) fails here.
 func TestRegistryMatchesFolders(t *testing.T) {
-	app, err := handler.New(handler.Options{Root: "../.."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pool.New(context.Background(), pool.Config{Addr: "127.0.0.1:1", Auth: pool.AuthNone, Cluster: pool.ClusterNone}, pool.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	register(app, p, settings{Cache: cache.DefaultConfig(), RateLimit: ratelimit.DefaultConfig()})
-	if err := app.Check(); err != nil {
+	if err := serve.Check("../..", register); err != nil {
 		t.Fatal(err)
 	}
 }

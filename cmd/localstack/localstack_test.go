@@ -264,7 +264,7 @@ func TestSignalLeavesNoProcess(t *testing.T) {
 			}
 			var base string
 			for sc.Scan() {
-				if u, ok := strings.CutPrefix(sc.Text(), "curl -s "); ok {
+				if u, ok := strings.CutPrefix(sc.Text(), "curl -i "); ok && strings.HasSuffix(u, "/api/health") {
 					base = strings.TrimSuffix(u, "/api/health")
 					break
 				}
@@ -392,5 +392,39 @@ func TestLogHandlerUnwrapsHandlerLines(t *testing.T) {
 	want := "handler| {\"level\":\"INFO\",\"msg\":\"token acquired\"}\n"
 	if got := b.String(); !strings.HasPrefix(got, want) || !strings.Contains(got, "msg=stopping") {
 		t.Errorf("log =\n%s\nwant the handler's line unquoted, then the stack's own line", got)
+	}
+}
+
+// TestCurlsForAnyScriptRoot: the curl lines follow the script root's own functions, as for an app
+// that is not this repository.
+func TestCurlsForAnyScriptRoot(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, body string) {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"bin/handler"},"enableForwardingHttpRequest":true}}`)
+	write("orders/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","methods":["post","get"],"route":"orders/{id:int}/items/{*rest}"},{"type":"http","direction":"out","name":"res"}]}`)
+	write("hello/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}`)
+	write("nightly/function.json", `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"0 */5 * * * *"}]}`)
+	var b strings.Builder
+	if err := printCurls(&b, options{root: root}, "http://h"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"curl -i http://h/api/hello\n",
+		"curl -i -X POST -H 'Content-Type: application/json' --data '{}' http://h/admin/functions/nightly\n",
+		"curl -i -X POST http://h/api/orders/id/items/rest\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("curl lines lack %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "cache") {
+		t.Errorf("curl lines name a function the root does not have:\n%s", b.String())
 	}
 }

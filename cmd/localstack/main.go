@@ -5,9 +5,13 @@
 // running bin/handler on http://127.0.0.1:7071 with the settings of
 // local.settings.sample.json. `make run` starts it.
 //
+// It serves any script root (-root, default the working directory): this
+// repository, or an app made by `funcredis new`, which declares this command
+// as a tool of its module (go tool localstack) instead of copying it.
+//
 // It prints the settings a client needs as `export NAME=value` lines, then a
-// line `ready`, then curl lines to try, and stops everything on Ctrl-C or
-// SIGTERM. Logs go to stderr.
+// line `ready`, then curl lines for the root's functions, and stops everything
+// on Ctrl-C or SIGTERM. Logs go to stderr.
 //
 // With -redis-addr the gateway fronts an existing Redis instead. The gateway
 // manages ACL users through the server's default user, so give that user's
@@ -76,7 +80,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	printExports(stdout, s.exports)
 	fmt.Fprintln(stdout, "ready")
 	if o.handler {
-		printCurls(stdout, o, s.host.Load().URL())
+		if err := printCurls(stdout, o, s.host.Load().URL()); err != nil {
+			return err
+		}
 	}
 	<-ctx.Done()
 	log.Info("stopping")
@@ -103,7 +109,9 @@ func runAzure(ctx context.Context, o options, stdout io.Writer, log *slog.Logger
 	}
 	printExports(stdout, env)
 	fmt.Fprintln(stdout, "ready")
-	printCurls(stdout, o, s.host.Load().URL())
+	if err := printCurls(stdout, o, s.host.Load().URL()); err != nil {
+		return err
+	}
 	<-ctx.Done()
 	log.Info("stopping")
 	return s.Close()

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"net/http"
+	"regexp"
 	"strings"
+
+	"github.com/funcredis/funcredis/handler"
 )
 
 // printNotes prints remarks as shell comments.
@@ -24,27 +26,40 @@ func printExports(w io.Writer, settings []string) {
 	}
 }
 
-// printCurls prints ready-to-paste curl lines for the functions the script
-// root has. The host emulator checks no function keys (as Core Tools), so
-// none is needed.
-func printCurls(w io.Writer, o options, base string) {
-	has := func(fn string) bool {
-		_, err := os.Stat(filepath.Join(o.root, fn, "function.json"))
-		return err == nil
+// printCurls prints ready-to-paste curl lines for the functions of the script root: one per HTTP
+// function (its first method, route parameters filled in with their names), the admin API's
+// invocation for every other trigger, and a fuller example for the cache functions. The host
+// emulator checks no function keys (as Core Tools), so none is needed.
+func printCurls(w io.Writer, o options, base string) error {
+	app, err := handler.New(handler.Options{Root: o.root})
+	if err != nil {
+		return fmt.Errorf("script root: %w", err)
 	}
 	fmt.Fprintln(w, "# try (Ctrl-C stops everything):")
-	if has("cache") {
-		fmt.Fprintf(w, "curl -i -X PUT -H 'Content-Type: text/plain' --data 'hello from funcredis' %s/api/cache/greeting\n", base)
-		fmt.Fprintf(w, "curl -i %s/api/cache/greeting\n", base)
-		fmt.Fprintf(w, "curl -i -X DELETE %s/api/cache/greeting\n", base)
+	for _, fn := range app.Functions() {
+		switch {
+		case fn.Name == "cache":
+			fmt.Fprintf(w, "curl -i -X PUT -H 'Content-Type: text/plain' --data 'hello from funcredis' %s/api/cache/greeting\n", base)
+			fmt.Fprintf(w, "curl -i %s/api/cache/greeting\n", base)
+			fmt.Fprintf(w, "curl -i -X DELETE %s/api/cache/greeting\n", base)
+		case fn.Name == "cache-batch":
+			fmt.Fprintf(w, "curl -i -X POST -H 'Content-Type: application/json' --data '{\"get\":[\"greeting\"]}' %s/api/cache-batch\n", base)
+		case fn.IsHTTP():
+			method := ""
+			if len(fn.Methods) > 0 && fn.Methods[0] != http.MethodGet {
+				method = "-X " + fn.Methods[0] + " "
+			}
+			fmt.Fprintf(w, "curl -i %s%s/api/%s\n", method, base, routeParam.ReplaceAllString(fn.Route, "$1"))
+		default:
+			fmt.Fprintf(w, "curl -i -X POST -H 'Content-Type: application/json' --data '{}' %s/admin/functions/%s\n", base, fn.Name)
+		}
 	}
-	if has("health") {
-		fmt.Fprintf(w, "curl -s %s/api/health\n", base)
-	}
-	if has("ratelimit") {
-		fmt.Fprintf(w, "curl -i -X POST %s/api/ratelimit/demo\n", base)
-	}
+	return nil
 }
+
+// routeParam matches a route parameter such as {key}, {id:int}, {id?} or {*rest}; its first group
+// is the parameter's name.
+var routeParam = regexp.MustCompile(`\{\*{0,2}([^}:?=*]+)[^}]*\}`)
 
 // shellQuote quotes v for a POSIX shell unless it is plainly safe.
 func shellQuote(v string) string {

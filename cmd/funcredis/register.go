@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 )
 
 // registry is cmd/handler/functions.go, where register() gives every
-// function folder its handler.
+// function folder its handler: this repository's or an app's.
 type registry struct {
 	path   string
 	module string
@@ -27,7 +26,7 @@ type registry struct {
 	fn     *ast.FuncDecl   // register; nil when the file has none
 	app    string          // register's *handler.App parameter
 	pool   string          // register's *pool.Pool parameter
-	taken  map[string]bool // names in scope inside register: imports and parameters
+	taken  map[string]bool // names in scope inside register: imports, parameters and := variables
 }
 
 // loadRegistry reads the module path from go.mod and parses functions.go.
@@ -60,6 +59,16 @@ func loadRegistry(root string) (*registry, error) {
 		}
 	}
 	if r.fn != nil {
+		ast.Inspect(r.fn.Body, func(n ast.Node) bool {
+			if a, ok := n.(*ast.AssignStmt); ok && a.Tok == token.DEFINE {
+				for _, l := range a.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						r.taken[id.Name] = true
+					}
+				}
+			}
+			return true
+		})
 		for _, f := range r.fn.Type.Params.List {
 			for _, n := range f.Names {
 				r.taken[n.Name] = true
@@ -98,9 +107,15 @@ func (r *registry) add(name, pkg, call string) (string, error) {
 	if decl == nil {
 		return line, errors.New("no parenthesised import block")
 	}
-	// Edit from the end of the file backwards so earlier offsets stay valid.
-	body := r.offset(r.fn.Body.Rbrace)
-	lineStart := bytes.LastIndexByte(r.src[:body], '\n') + 1
+	// Edit from the end of the file backwards so earlier offsets stay valid. The line goes
+	// last in register's body, before a final return.
+	at := r.fn.Body.Rbrace
+	if n := len(r.fn.Body.List); n > 0 {
+		if ret, ok := r.fn.Body.List[n-1].(*ast.ReturnStmt); ok {
+			at = ret.Pos()
+		}
+	}
+	lineStart := bytes.LastIndexByte(r.src[:r.offset(at)], '\n') + 1
 	src := splice(r.src, lineStart, "\t"+line+"\n")
 	src = splice(src, r.offset(decl.Rparen), "\t"+importSpec(r.module, name, pkg)+"\n")
 	out, err := format.Source(src)
@@ -147,16 +162,23 @@ func typeString(e ast.Expr) string {
 
 // modulePath reads the module line of go.mod.
 func modulePath(gomod string) (string, error) {
-	f, err := os.Open(gomod)
+	src, err := os.ReadFile(gomod)
 	if err != nil {
-		return "", fmt.Errorf("read go.mod (run from the repository root or pass -root): %w", err)
+		return "", fmt.Errorf("read go.mod (run from the app's root or pass -root): %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(m), `"`), nil
-		}
+	if m := goModDirective(src, "module"); m != "" {
+		return m, nil
 	}
 	return "", fmt.Errorf("no module line in %s", gomod)
+}
+
+// goModDirective returns the argument of go.mod's first single-line directive named name
+// ("module", "go"), unquoted, or "".
+func goModDirective(src []byte, name string) string {
+	for line := range strings.Lines(string(src)) {
+		if arg, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return strings.Trim(strings.TrimSpace(arg), `"`)
+		}
+	}
+	return ""
 }
