@@ -47,8 +47,8 @@ func (r *results) markdown() string {
 			p("| %s | %d | %s | %.0f | %.0f | %.0f | %d |", c.Op, c.Conc, c.Target, c.RPS, c.P50us, c.P99us, c.Failed)
 		}
 		p("")
-		p("Ratios (x / y): (c) to (b) and to (a) are the targets' figures; b-tx / b is what the product's Redis commands cost over a plain")
-		p("GET/SET, c-quiet / b-tx what the handler framework (routing, validation, headers, pool wrapper) costs, c / c-quiet what one info log line per request costs.")
+		p("Ratios (x / y): (c) to (b) and to (a) are the targets' figures; b-fn / b is what the cache function costs over a plain GET/SET")
+		p("(its Redis commands, validation, ETag, headers), c / b-fn what bin/handler's framework (function.json routing, invocation state) and pool cost.")
 		p("")
 		p("| Operation | Conc. | x | y | throughput x/y | p50 x/y | p50 x − y (µs) |")
 		p("|---|---:|---|---|---:|---:|---:|")

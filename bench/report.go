@@ -55,8 +55,9 @@ var fairness = []string{
 	"(c) is bin/handler in forwarded mode, driven directly on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (/api/...), since forwarding is what the host does; " +
 		"(d) goes through the Functions host emulator with forwarding off (payload mode).",
 	"(b) is the smallest reasonable net/http + go-redis handler (bench/serve.go): GET = one Redis GET, PUT = one SET. " +
-		"(c) does what the product does: a GET is MULTI GET value, GET content type, PTTL, EXEC (ETag, TTL header); a PUT is MULTI EXISTS, SET value, SET content type, EXEC " +
-		"(a conditional PUT runs a Lua script); plus validation, problem details and one JSON log line per request (LOG_LEVEL=info, stdout to a file).",
+		"(c) does what the product does: a GET is one MGET of the value and its metadata (ETag, expiry, content type); a PUT is MULTI EXISTS, SET value, SET metadata, EXEC " +
+		"(a conditional PUT runs a Lua script), with the SHA-1 ETag of the body; plus validation and problem details; its per-invocation log line is at Debug (LOG_LEVEL=info, stdout to a file). " +
+		"(b-fn) serves the cache function itself (cache.New) from a plain ServeMux and go-redis client: b-fn / b is what the function costs, c / b-fn what bin/handler's framework and pool cost.",
 	"(b), (c), the per-invocation handler and bin/handler under (d) are each their own process; the load generator, the gateway and the token service " +
 		"share the bench process; all of it and redis-server share the same cores.",
 	"Load: Go HTTP client with keep-alive (MaxIdleConnsPerHost 256), one client per target; go-redis pools at their default size (10 per CPU) everywhere. " +

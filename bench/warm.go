@@ -17,8 +17,7 @@ const (
 	targetDirect   = "a0 go-redis → redis-server"
 	targetRaw      = "a go-redis → gateway"
 	targetBaseline = "b baseline handler"
-	targetBaseTx   = "b-tx baseline, product's Redis commands"
-	targetQuiet    = "c-quiet bin/handler, LOG_LEVEL=warn"
+	targetBaseFn   = "b-fn baseline serving the cache function"
 	targetHandler  = "c bin/handler forwarded"
 	targetPayload  = "d host → bin/handler payload"
 	targetPerInvoc = "per-invocation handler"
@@ -55,19 +54,18 @@ type ratio struct {
 type warmTargets struct {
 	direct, raw *redis.Client
 	baseline    *proc
-	baseTx      *proc
+	baseFn      *proc
 	handler     *proc
-	quiet       *proc
 	perInvoc    *proc
 	host        *host.Host
 	c           *clientSet
 }
 
 // clientSet is one HTTP client per target, so connection pools never mix.
-type clientSet struct{ baseline, baseTx, handler, quiet, payload, perInvoc, probe *http.Client }
+type clientSet struct{ baseline, baseFn, handler, payload, perInvoc, probe *http.Client }
 
 func newClientSet() *clientSet {
-	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
+	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
 }
 
 // startWarmTargets starts (a0), (a), (b), (c), (d) and the per-invocation handler, all warm.
@@ -93,10 +91,7 @@ func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error)
 	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
 		return nil, err
 	}
-	if t.baseTx, err = startProc(s.dir, "baseline-tx", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaselineTx); err != nil {
-		return nil, err
-	}
-	if t.quiet, err = startProc(s.dir, "handler-quiet", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo, "LOG_LEVEL=warn")); err != nil {
+	if t.baseFn, err = startProc(s.dir, "baseline-fn", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaselineFn); err != nil {
 		return nil, err
 	}
 	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID), "-serve", servePerInvocation); err != nil {
@@ -105,7 +100,7 @@ func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error)
 	if t.handler, err = startProc(s.dir, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo)); err != nil {
 		return nil, err
 	}
-	for _, p := range []*proc{t.baseline, t.baseTx, t.perInvoc, t.handler, t.quiet} {
+	for _, p := range []*proc{t.baseline, t.baseFn, t.perInvoc, t.handler} {
 		if _, err := p.waitReady(ctx, t.c.probe); err != nil {
 			return nil, err
 		}
@@ -136,7 +131,7 @@ func (t *warmTargets) Close() {
 	if t.host != nil {
 		_ = t.host.Close()
 	}
-	for _, p := range []*proc{t.baseline, t.baseTx, t.handler, t.quiet, t.perInvoc} {
+	for _, p := range []*proc{t.baseline, t.baseFn, t.handler, t.perInvoc} {
 		p.stop()
 	}
 	for _, c := range []*redis.Client{t.direct, t.raw} {
@@ -171,12 +166,10 @@ func (t *warmTargets) op(target, kind string) op {
 		return redisSet(rdb, valueKey("put-"+key), value)
 	case targetBaseline:
 		return httpOp(t.c.baseline, t.baseline.url())
-	case targetBaseTx:
-		return httpOp(t.c.baseTx, t.baseTx.url())
+	case targetBaseFn:
+		return httpOp(t.c.baseFn, t.baseFn.url())
 	case targetHandler:
 		return httpOp(t.c.handler, t.handler.url())
-	case targetQuiet:
-		return httpOp(t.c.quiet, t.quiet.url())
 	case targetPayload:
 		return httpOp(t.c.payload, t.host.URL())
 	case targetPerInvoc:
@@ -232,7 +225,7 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 		return res, err
 	}
 	defer t.Close()
-	all := []string{targetDirect, targetRaw, targetBaseline, targetBaseTx, targetHandler, targetQuiet, targetPayload}
+	all := []string{targetDirect, targetRaw, targetBaseline, targetBaseFn, targetHandler, targetPayload}
 	// Warm every connection pool once at the highest concurrency.
 	for _, name := range all {
 		for _, kind := range opKinds {
@@ -249,7 +242,7 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 			}
 			c := by[targetHandler]
 			for _, pair := range [][2]string{{targetHandler, targetBaseline}, {targetHandler, targetRaw},
-				{targetBaseTx, targetBaseline}, {targetQuiet, targetBaseTx}, {targetHandler, targetQuiet}} {
+				{targetBaseFn, targetBaseline}, {targetHandler, targetBaseFn}} {
 				x, o := by[pair[0]], by[pair[1]]
 				res.Ratios = append(res.Ratios, ratio{Of: pair[0], Op: kind, Conc: conc, Versus: pair[1],
 					RPS: x.RPS / o.RPS, P50: x.P50us / o.P50us, P50Diff: x.P50us - o.P50us})

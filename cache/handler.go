@@ -55,7 +55,7 @@ func (h *keyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
-	e, ok, err := h.st.get(r.Context(), key)
+	st, ok, err := h.st.get(r.Context(), key)
 	if err != nil {
 		redisproblem.Write(r.Context(), w, err)
 		return
@@ -64,30 +64,32 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 		writeProblem(w, http.StatusNotFound, "not-found", "no such key")
 		return
 	}
-	tag := etag(e.value)
 	hdr := w.Header()
-	hdr.Set("ETag", tag)
-	if e.ttl > 0 {
-		hdr.Set(ttlHeader, strconv.FormatInt(int64((e.ttl+time.Second-1)/time.Second), 10))
+	hdr.Set("ETag", st.etag)
+	if st.ttl > 0 {
+		hdr.Set(ttlHeader, strconv.FormatInt(int64((st.ttl+time.Second-1)/time.Second), 10))
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, tag) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, st.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	ct := e.contentType
+	ct := st.contentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
 	hdr.Set("Content-Type", ct)
-	hdr.Set("Content-Length", strconv.Itoa(len(e.value)))
+	hdr.Set("Content-Length", strconv.Itoa(len(st.value)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(e.value)
+		_, _ = io.WriteString(w, st.value)
 	}
 }
 
 func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
-	ttlText := r.URL.Query().Get("ttl")
+	var ttlText string
+	if r.URL.RawQuery != "" {
+		ttlText = r.URL.Query().Get("ttl")
+	}
 	if ttlText == "" {
 		ttlText = r.Header.Get(ttlHeader)
 	}
@@ -116,7 +118,8 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	if !ok {
 		return
 	}
-	res, err := h.st.put(r.Context(), key, entry{value: body, contentType: ct, ttl: ttl}, cond)
+	e := newEntry(body, ct, ttl)
+	res, err := h.st.put(r.Context(), key, e, cond)
 	if err != nil {
 		redisproblem.Write(r.Context(), w, err)
 		return
@@ -125,7 +128,7 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 		writeProblem(w, http.StatusPreconditionFailed, "precondition-failed", "the key's current state does not match If-Match or If-None-Match")
 		return
 	}
-	w.Header().Set("ETag", etag(body))
+	w.Header().Set("ETag", e.etag)
 	if res == 1 {
 		w.Header().Set("Location", r.URL.EscapedPath())
 		w.WriteHeader(http.StatusCreated)
@@ -213,7 +216,7 @@ func parseETag(v string) (string, bool) {
 
 // etagListMatches reports whether an If-None-Match list names tag (weak comparison, or *).
 func etagListMatches(list, tag string) bool {
-	for _, v := range strings.Split(list, ",") {
+	for v := range strings.SplitSeq(list, ",") {
 		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
 		if v == "*" || v == tag {
 			return true
