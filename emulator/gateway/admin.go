@@ -14,6 +14,7 @@ import (
 //	POST /faults/drop                    close every client connection: {"dropped": n}
 //	POST /faults/pause?for=2s            hold all traffic for a duration
 //	POST /faults/delay?d=5ms             add latency per forwarded batch (0 removes it)
+//	POST /network/rtt?d=1ms              round-trip time of connections accepted from now on (SetRoundTrip)
 //	POST /faults/refuse?on=true|false    refuse new connections, or stop refusing
 //	POST /faults/revoke?oid=<object-id>  remove an object ID's access policy assignment
 //	POST /policies?oid=<id>&access=<acl> assign an access policy (access empty: default)
@@ -41,6 +42,15 @@ func (g *Gateway) AdminHandler() http.Handler {
 			return
 		}
 		g.SetDelay(d)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /network/rtt", func(w http.ResponseWriter, r *http.Request) {
+		d, err := durationParam(r, "d")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		g.SetRoundTrip(d)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /faults/refuse", func(w http.ResponseWriter, r *http.Request) {
