@@ -32,7 +32,7 @@ func (l latencyListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if rtt := time.Duration(l.g.rtt.Load()); rtt > 0 {
-		return newLatencyConn(c, rtt), nil
+		return newLatencyConn(c, rtt, waitUntil), nil
 	}
 	return c, nil
 }
@@ -53,6 +53,7 @@ type chunk struct {
 type latencyConn struct {
 	net.Conn
 	oneWay time.Duration
+	wait   func(until time.Time) // waitUntil; the tests' runs in fake time
 
 	in   chan chunk // from readLoop
 	rest []byte     // of the chunk Read is handing over
@@ -65,9 +66,9 @@ type latencyConn struct {
 	werr      error // the socket's write error, returned by the next Write
 }
 
-// newLatencyConn wraps c with round-trip time rtt.
-func newLatencyConn(c net.Conn, rtt time.Duration) *latencyConn {
-	lc := &latencyConn{Conn: c, oneWay: rtt / 2, in: make(chan chunk, 64), out: make(chan chunk, 64), closing: make(chan struct{})}
+// newLatencyConn wraps c with round-trip time rtt; wait sleeps until a piece is due.
+func newLatencyConn(c net.Conn, rtt time.Duration, wait func(until time.Time)) *latencyConn {
+	lc := &latencyConn{Conn: c, oneWay: rtt / 2, wait: wait, in: make(chan chunk, 64), out: make(chan chunk, 64), closing: make(chan struct{})}
 	go lc.readLoop(rtt)
 	go lc.writeLoop()
 	return lc
@@ -110,9 +111,7 @@ func (c *latencyConn) Read(p []byte) (int, error) {
 		case <-c.closing:
 			return 0, net.ErrClosed
 		}
-		if !c.sleepUntil(ch.due) {
-			return 0, net.ErrClosed
-		}
+		c.wait(ch.due)
 		c.rest, c.rerr = ch.b, ch.err
 		if len(c.rest) == 0 {
 			return 0, c.rerr
@@ -171,9 +170,7 @@ func (c *latencyConn) writeLoop() {
 
 // write writes ch to the socket when it is due and reports whether that worked.
 func (c *latencyConn) write(ch chunk) bool {
-	if d := time.Until(ch.due); d > 0 {
-		time.Sleep(d)
-	}
+	c.wait(ch.due)
 	if _, err := c.Conn.Write(ch.b); err != nil {
 		c.mu.Lock()
 		c.werr = err
@@ -182,22 +179,6 @@ func (c *latencyConn) write(ch chunk) bool {
 		return false
 	}
 	return true
-}
-
-// sleepUntil waits until t; it reports false when the connection was closed first.
-func (c *latencyConn) sleepUntil(t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-c.closing:
-		return false
-	}
 }
 
 // Close implements net.Conn. The socket closes once the queued writes went out.

@@ -19,7 +19,7 @@ func TestLatencyConnDelays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rtt = 10 * time.Millisecond
 		client, raw := net.Pipe()
-		server := newLatencyConn(raw, rtt)
+		server := newLatencyConn(raw, rtt, func(t time.Time) { time.Sleep(time.Until(t)) })
 		start := time.Now()
 		go func() {
 			_, _ = client.Write([]byte("hello"))
