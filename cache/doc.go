@@ -11,9 +11,9 @@
 //	"<sha1 hex of the bytes>" <expiry, Unix milliseconds; 0: none> <Content-Type, may be empty>
 //
 // (the key's name is from the layout before, when it held only the Content-Type). The hash tag
-// puts both keys in one cluster slot, so the MGET that reads them, the MULTI (unconditional
-// writes) and the Lua scripts (conditional writes, counters, deletes) that write them are atomic
-// on clustered caches too. Keys may not contain '{' or '}', so the value key hashes to the same
+// puts both keys in one cluster slot, so the MGET that reads them, the MULTI that writes them
+// unconditionally (EXISTS, then one MSET, or two SET … PX with a TTL) and the Lua scripts
+// (conditional writes, counters, deletes) are atomic on clustered caches too. Keys may not contain '{' or '}', so the value key hashes to the same
 // slot as the tag. A counter is the decimal text INCRBY keeps.
 //
 // Why this layout: a GET is one MGET, one command and one atomic snapshot, instead of a MULTI of

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/funcredis/funcredis/handler"
 	"github.com/funcredis/funcredis/redisproblem"
@@ -81,9 +82,17 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 	hdr.Set("Content-Length", strconv.Itoa(len(st.value)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = io.WriteString(w, st.value)
+		_, _ = w.Write(valueBytes(st.value))
 	}
 }
+
+// valueBytes returns the bytes of a value read from Redis without copying them. They are the
+// reply buffer go-redis allocated for this value alone, which nothing writes to afterwards
+// (go-redis's own StringCmd.Bytes hands them out the same way), and net/http only reads them.
+// Both alternatives cost a third of a 64 KiB GET's CPU here (about 80 µs, bin/handler under
+// wrk): io.WriteString reaches net/http's 2 KiB bufio.Writer, which takes a string piece by
+// piece, a write(2) every 4 KiB; a copy is a large allocation per request.
+func valueBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 	var ttlText string

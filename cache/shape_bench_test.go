@@ -14,7 +14,9 @@ import (
 // round trip: the layout's MGET of the value and its metadata; the layout before it (MULTI GET
 // value, GET content type, PTTL, EXEC, and the ETag hashed on every read); and a plain GET, the
 // floor. Each runs sequentially (latency) and from 25 goroutines per CPU (throughput, where
-// every command and allocation costs). See the package documentation for the figures.
+// every command and allocation costs). On the 2-core VM, loopback, medians of 5, µs per read
+// sequential / parallel: 16 B get 54 / 22, mget 57 / 23, multi+sha1 58 / 24; 64 KiB get
+// 104 / 74, mget 105 / 84, multi+sha1 227 / 156. Allocations: get 7, mget 14, multi+sha1 33.
 func BenchmarkReadShape(b *testing.B) {
 	srv := redistest.Must(b, redistest.Options{})
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -50,8 +52,11 @@ func BenchmarkReadShape(b *testing.B) {
 	}
 }
 
-// BenchmarkWriteShape compares an unconditional PUT as the MULTI the store sends (EXISTS, SET
-// value, SET metadata), as putScript (which copies the value through Lua), and a plain SET.
+// BenchmarkWriteShape compares an unconditional PUT without TTL as the MULTI the store sends
+// (EXISTS, MSET value and metadata), as putScript (which copies the value through Lua), and a
+// plain SET. Same machine, µs per write sequential / parallel: 16 B set 57 / 22, multi 59 / 25,
+// lua 70 / 25; 64 KiB set 81 / 40, multi 87 / 43, lua 251 / 191. Allocations: set 8, multi 35,
+// lua 14.
 func BenchmarkWriteShape(b *testing.B) {
 	srv := redistest.Must(b, redistest.Options{})
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
