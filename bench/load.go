@@ -199,3 +199,12 @@ func median(xs []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// spread of xs: (max − min) / median (0 for none).
+func spread(xs []float64) float64 {
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	return (slices.Max(xs) - slices.Min(xs)) / m
+}

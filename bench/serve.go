@@ -59,25 +59,11 @@ func serve(mode string) error {
 	case serveBaseline:
 		rdb := client()
 		defer rdb.Close()
-		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
-			writeValue(w, v, err)
-		})
-		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			b, err := io.ReadAll(r.Body)
-			if err == nil {
-				err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
-			}
-			if err != nil {
-				http.Error(w, "redis error", http.StatusServiceUnavailable)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		})
+		handleBaseline(mux, rdb)
 	case serveBaselineFn:
 		rdb := client()
 		defer rdb.Close()
-		mux.Handle("/api/cache/{key...}", cache.New(rdb, cache.DefaultConfig()))
+		handleBaselineFn(mux, rdb)
 	case servePerInvocation:
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
 			v, err := getPerInvocation(r.Context(), tlsConf, valueKey(r.PathValue("key")))
@@ -92,6 +78,30 @@ func serve(mode string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	return srv.Serve(ln)
+}
+
+// handleBaseline adds (b)'s routes to mux: GET is one Redis GET, PUT one SET.
+func handleBaseline(mux *http.ServeMux, rdb *redis.Client) {
+	mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
+		writeValue(w, v, err)
+	})
+	mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
+		}
+		if err != nil {
+			http.Error(w, "redis error", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleBaselineFn adds (b-fn)'s route to mux: the cache function with its defaults.
+func handleBaselineFn(mux *http.ServeMux, rdb *redis.Client) {
+	mux.Handle("/api/cache/{key...}", cache.New(rdb, cache.DefaultConfig()))
 }
 
 // getPerInvocation is the serverless anti-pattern: a new credential, a token request, a new

@@ -82,8 +82,12 @@ func (s *stack) gatewayClient(poolSize int) (*redis.Client, error) {
 
 // handlerEnv is the environment of bin/handler (and of the -serve modes) against the stack.
 func (s *stack) handlerEnv(extra ...string) []string {
-	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, s.Env()...)
-	return append(env, extra...)
+	return append(append(processEnv(), s.Env()...), extra...)
+}
+
+// processEnv is what every process the bench starts inherits: PATH and HOME, nothing else.
+func processEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 }
 
 // payloadRoot makes a script root whose host.json turns forwarding off (the handler reads
