@@ -44,9 +44,11 @@ const farRTT = time.Millisecond
 
 var (
 	fullConfig = config{
-		trials: 5, coldTrials: 10, failoverTrials: 3,
-		trialDur: time.Second, warmup: 300 * time.Millisecond,
-		allocRuns: 2000, rttTrials: 5,
+		// Many short trials rather than a few long ones: the machine's load drifts, and
+		// interleaving the targets more often spreads the drift over all of them.
+		trials: 15, coldTrials: 10, failoverTrials: 3,
+		trialDur: time.Second / 3, warmup: 300 * time.Millisecond,
+		allocRuns: 2000, rttTrials: 15,
 		shortLifetime: 3 * time.Second, rotationDur: 60 * time.Second,
 		outageLifetime: 6 * time.Second, recoverTail: 10 * time.Second,
 		memRequests: 100_000, memLifetime: 2 * time.Second, memRotDur: 180 * time.Second,

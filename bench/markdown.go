@@ -21,10 +21,11 @@ func (r *results) markdown() string {
 	p("Noise: the machine is shared (load average %s before the run, %s after), and everything measured here shares its cores.",
 		r.Machine.LoadStart, r.Machine.LoadEnd)
 	if n := r.Noise; n.RPSSpreadMedian > 0 {
-		p("Within this run, the trials of one figure spread (max − min over median) by %.0f %% in the median and up to %.0f %% for throughput",
-			100*n.RPSSpreadMedian, 100*n.RPSSpreadMax)
-		p("at concurrency 50, and by %.0f %% (up to %.0f %%) for p50 at concurrency 1; ratios between targets interleaved in one run are steadier than that.",
-			100*n.P50SpreadMedian, 100*n.P50SpreadMax)
+		p("Within this run the middle half of one figure's trials spans %.0f %% of its median for throughput at concurrency 50 (the median over",
+			100*n.RPSSpreadMedian)
+		p("the figures; %.0f %% at most), and %.0f %% (at most %.0f %%) for p50 at concurrency 1. Each figure is the median of its trials, and the targets'",
+			100*n.RPSSpreadMax, 100*n.P50SpreadMedian, 100*n.P50SpreadMax)
+		p("trials alternate, so a drift of the machine's load reaches all of them; a ratio within a few percent of its threshold is still a coin toss.")
 	}
 	p("")
 	p("## Targets")

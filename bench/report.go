@@ -47,8 +47,8 @@ type machine struct {
 	LoadEnd   string `json:"loadavg_end"`
 }
 
-// noise is the run's own trial-to-trial spread ((max − min) / median of a figure over its
-// trials), as medians and maxima over the warm phase's cells.
+// noise is the run's own trial-to-trial spread (the interquartile range over the median of a
+// figure's trials), as medians and maxima over the warm phase's cells.
 type noise struct {
 	RPSSpreadMedian float64 `json:"rps_spread_median"` // concurrency 50
 	RPSSpreadMax    float64 `json:"rps_spread_max"`

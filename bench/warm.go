@@ -38,7 +38,8 @@ type cell struct {
 	P99us    float64 `json:"p99_us"`
 	Failed   int     `json:"failed"`   // over every trial
 	Requests int     `json:"requests"` // over every trial
-	// RPSSpread and P50Spread are (max − min) / median over the trials: the run's own noise.
+	// RPSSpread and P50Spread are the interquartile range over the median of the trials: the
+	// run's own noise.
 	RPSSpread float64 `json:"rps_spread"`
 	P50Spread float64 `json:"p50_spread"`
 }
