@@ -257,14 +257,7 @@ func TestNewRefusesRoutesTheHostRefuses(t *testing.T) {
 // The invocation line is Debug for an answer below 500 (the host records every invocation
 // itself) and Warn for a server error; a body written with io.WriteString counts as written.
 func TestForwardedInvocationLineLevel(t *testing.T) {
-	var logs strings.Builder
-	app, err := New(Options{
-		Root:   writeRoot(t, forwardedHost, forwardedFunctions),
-		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, logs := newTestAppAt(t, slog.LevelInfo, forwardedHost, forwardedFunctions)
 	app.HandleHTTP("cache", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("key") == "fail" {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -277,7 +270,7 @@ func TestForwardedInvocationLineLevel(t *testing.T) {
 		t.Fatalf("success: %d %q, logged at Info: %s", w.Code, w.Body, logs.String())
 	}
 	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/cache/fail", nil))
-	if line := invocationLine(t, &logs); line["level"] != "WARN" || line["status"] != 503.0 {
+	if line := invocationLine(t, logs); line["level"] != "WARN" || line["status"] != 503.0 {
 		t.Errorf("server error: %v", line)
 	}
 }
