@@ -137,11 +137,7 @@ func measureRTT(ctx context.Context, s *stack, cfg config, rtt time.Duration) (r
 		return lv, err
 	}
 	defer t.Close()
-	for _, name := range rttTargets {
-		for _, op := range rttOps {
-			drive(ctx, 1, cfg.warmup, 0, t.op(name, op))
-		}
-	}
+	t.warmUp(ctx, rttTargets, rttOps, 1, cfg.warmup)
 	for _, op := range rttOps {
 		cells := measure(ctx, t, rttTargets, op, 1, cfg.rttTrials, cfg.trialDur)
 		lv.Cells = append(lv.Cells, cells...)

@@ -165,6 +165,16 @@ func (t *warmTargets) Close() {
 	}
 }
 
+// warmUp sends every operation of kinds to every target in names at concurrency conc for dur, so
+// that their connection pools are open before anything is measured.
+func (t *warmTargets) warmUp(ctx context.Context, names, kinds []string, conc int, dur time.Duration) {
+	for _, name := range names {
+		for _, kind := range kinds {
+			drive(ctx, conc, dur, 0, t.op(name, kind))
+		}
+	}
+}
+
 // op returns the request of kind for target.
 func (t *warmTargets) op(target, kind string) op {
 	key, value := keySmall, valueSmall
@@ -249,12 +259,7 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 		return res, err
 	}
 	defer t.Close()
-	// Warm every connection pool once at the highest concurrency.
-	for _, name := range warmAll {
-		for _, kind := range opKinds {
-			drive(ctx, 50, cfg.warmup, 0, t.op(name, kind))
-		}
-	}
+	t.warmUp(ctx, warmAll, opKinds, 50, cfg.warmup) // every connection pool at the highest concurrency
 	for _, conc := range []int{1, 50} {
 		for _, kind := range opKinds {
 			cells := measure(ctx, t, warmAll, kind, conc, cfg.trials, cfg.trialDur)
