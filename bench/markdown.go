@@ -212,7 +212,7 @@ func (r *results) rttMarkdown(p func(string, ...any)) {
 	p("The per-invocation anti-pattern (an azidentity credential, GetToken, a go-redis client: TCP, TLS, HELLO with AUTH, the GET, Close) next to its")
 	p("physical bound: %d round trips (TCP, TLS 1.3, HELLO with AUTH, the command) and one token request (%.0f µs, the median of 200 to the", roundTrips, r.RTT.TokenRequestUs)
 	p("identity endpoint, which is local to an instance). A round trip is go-redis's GET p50 at that RTT (the emulated network's, Redis's work")
-	p("included). go-redis's own connection set-up takes %d round trips (HELLO, then CLIENT SETINFO, then CLIENT MAINT_NOTIFICATIONS): its floor.", goRedisRoundTrips)
+	p("included). With go-redis the anti-pattern takes %d: TCP, TLS, then HELLO, CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS one after another, the GET.", goRedisRoundTrips)
 	p("MSAL Go caches managed-identity tokens process-wide, so few invocations reach the endpoint. The rest of the p50 is CPU: the TLS handshake,")
 	p("the credential and the client, which on loopback is all there is.")
 	p("")
