@@ -199,3 +199,16 @@ func median(xs []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// spread of xs: the interquartile range over the median (0 for none), how far apart the middle
+// half of the trials lie.
+func spread(xs []float64) float64 {
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := func(f float64) float64 { return s[min(len(s)-1, int(f*float64(len(s))))] }
+	return (q(0.75) - q(0.25)) / m
+}

@@ -1,8 +1,10 @@
 // Command bench is the funcredis benchmark harness (`make bench`, `make bench QUICK=1`). In one run
 // on one machine, against one redis-server behind the TLS gateway and the Entra token service, it
 // measures the warm request path of bin/handler against a raw go-redis floor and a minimal
-// net/http + go-redis baseline, the per-invocation anti-pattern, cold start, token rotation under
-// load, idle-then-burst, identity endpoint outages, failover and memory, and writes
+// net/http + go-redis baseline, allocations per request, the warm path and the per-invocation
+// anti-pattern at round-trip times of 0, 0.5 and 1 ms between the handler and Redis, cold start,
+// token rotation under load, idle-then-burst, identity endpoint outages, failover, memory, and
+// large RESP-like values straight to a bare redis-server across rotations, and writes
 // bench/results/latest.json and latest.md (quick.json and quick.md with -quick).
 //
 // It is a main package with no tests, so `go test ./...` never runs it.
@@ -24,31 +26,47 @@ import (
 type config struct {
 	trials, coldTrials, failoverTrials int
 	trialDur, warmup                   time.Duration
+	allocRuns                          int
+	rttTrials                          int
 	shortLifetime, rotationDur         time.Duration
 	outageLifetime, recoverTail        time.Duration
 	memRequests                        int
 	memLifetime, memRotDur             time.Duration
+	bareDur                            time.Duration
 }
+
+// rtts are the round-trip times between the handler and Redis that the rtt phase measures: loopback
+// as it is, and what a function and Azure Managed Redis in one region see.
+var rtts = []time.Duration{0, 500 * time.Microsecond, time.Millisecond}
+
+// farRTT is the round-trip time of the cold-start and rotation phases' runs over a network.
+const farRTT = time.Millisecond
 
 var (
 	fullConfig = config{
-		trials: 5, coldTrials: 10, failoverTrials: 3,
-		trialDur: time.Second, warmup: 300 * time.Millisecond,
+		// Many short trials rather than a few long ones: the machine's load drifts, and
+		// interleaving the targets more often spreads the drift over all of them.
+		trials: 15, coldTrials: 10, failoverTrials: 3,
+		trialDur: time.Second / 3, warmup: 300 * time.Millisecond,
+		allocRuns: 2000, rttTrials: 15,
 		shortLifetime: 3 * time.Second, rotationDur: 60 * time.Second,
 		outageLifetime: 6 * time.Second, recoverTail: 10 * time.Second,
 		memRequests: 100_000, memLifetime: 2 * time.Second, memRotDur: 180 * time.Second,
+		bareDur: 60 * time.Second,
 	}
 	quickConfig = config{
 		trials: 3, coldTrials: 3, failoverTrials: 1,
 		trialDur: 150 * time.Millisecond, warmup: 100 * time.Millisecond,
+		allocRuns: 500, rttTrials: 3,
 		shortLifetime: 3 * time.Second, rotationDur: 12 * time.Second,
 		outageLifetime: 4 * time.Second, recoverTail: 4 * time.Second,
 		memRequests: 30_000, memLifetime: 2 * time.Second, memRotDur: 10 * time.Second,
+		bareDur: 12 * time.Second,
 	}
 )
 
 // phases in run order.
-var phases = []string{"warm", "cold", "rotation", "idle", "outage", "failover", "memory"}
+var phases = []string{"warm", "allocs", "rtt", "cold", "rotation", "idle", "outage", "failover", "memory", "bare"}
 
 var started = time.Now()
 
@@ -84,7 +102,7 @@ func main() {
 func run(cfg config, quick bool, out string, only []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
 	defer cancel()
 	repo, err := os.Getwd()
 	if err != nil {
@@ -110,13 +128,23 @@ func run(cfg config, quick bool, out string, only []string) error {
 			return fmt.Errorf("warm path: %w", err)
 		}
 	}
+	if want("allocs") {
+		if res.Allocs, err = runAllocs(ctx, s, cfg); err != nil {
+			return fmt.Errorf("allocations: %w", err)
+		}
+	}
+	if want("rtt") {
+		if res.RTT, err = runRTT(ctx, s, cfg); err != nil {
+			return fmt.Errorf("round-trip times: %w", err)
+		}
+	}
 	if want("cold") {
-		if res.Cold, err = runCold(ctx, s, cfg, res.warmP50()); err != nil {
+		if res.Cold, err = runCold(ctx, s, cfg); err != nil {
 			return fmt.Errorf("cold start: %w", err)
 		}
 	}
 	if want("rotation") {
-		if res.Rotation, err = runRotation(ctx, s, cfg); err != nil {
+		if res.Rotation, err = runRotations(ctx, s, cfg); err != nil {
 			return fmt.Errorf("rotation: %w", err)
 		}
 	}
@@ -140,7 +168,14 @@ func run(cfg config, quick bool, out string, only []string) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 	}
+	if want("bare") {
+		if res.Bare, err = runBare(ctx, s, cfg); err != nil {
+			return fmt.Errorf("bare redis-server: %w", err)
+		}
+	}
 	res.DurationS = time.Since(started).Seconds()
+	res.Machine.LoadEnd = loadAvg()
+	res.measureNoise()
 	res.Targets = res.evaluate(want)
 	name := "latest"
 	if quick {

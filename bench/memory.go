@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// memoryResult is item 8.
+// memoryResult is the memory phase.
 type memoryResult struct {
 	WarmMB     float64 `json:"rss_warm_mb"` // right after GET / answered with a warm pool
 	Requests   int     `json:"requests"`
@@ -23,7 +23,7 @@ type memoryResult struct {
 	RotationSample int     `json:"rss_samples"`
 }
 
-// runMemory measures item 8: RSS of bin/handler warm, after N requests, and across rotations of
+// runMemory measures RSS of bin/handler warm, after N requests, and across rotations of
 // short tokens (sampled once a second under light load; growth per rotation by least squares,
 // extrapolated to 1000 rotations).
 func runMemory(ctx context.Context, s *stack, cfg config) (memoryResult, error) {

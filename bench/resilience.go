@@ -42,8 +42,9 @@ func deltaOf(before, after gateway.Stats) gwDelta {
 	}
 }
 
-// rotationResult is item 4.
+// rotationResult is the rotation phase at one round-trip time.
 type rotationResult struct {
+	RTTus         float64 `json:"rtt_us"`
 	LifetimeS     float64 `json:"token_lifetime_s"`
 	Conc          int     `json:"concurrency"`
 	DurationS     float64 `json:"duration_s"`
@@ -65,8 +66,24 @@ type rotationResult struct {
 // window is a span of wall-clock time.
 type window struct{ from, to time.Time }
 
-// runRotation measures item 4: GETs at concurrency 32 across token rotations. A rotation window
-// is the time around the gateway's re-AUTHs (polled every 5 ms, ±50 ms); the rest is "between".
+// runRotations measures rotation under load on loopback and at farRTT.
+func runRotations(ctx context.Context, s *stack, cfg config) ([]rotationResult, error) {
+	defer s.Gateway.SetRoundTrip(0)
+	var out []rotationResult
+	for _, rtt := range []time.Duration{0, farRTT} {
+		s.Gateway.SetRoundTrip(rtt)
+		r, err := runRotation(ctx, s, cfg)
+		r.RTTus = micros(rtt)
+		if err != nil {
+			return out, fmt.Errorf("at %v: %w", rtt, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// runRotation measures GETs at concurrency 32 across token rotations. A rotation window is the
+// time around the gateway's re-AUTHs (polled every 5 ms, ±50 ms); the rest is "between".
 func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, error) {
 	const conc = 32
 	r := rotationResult{LifetimeS: cfg.shortLifetime.Seconds(), Conc: conc, DurationS: cfg.rotationDur.Seconds()}
@@ -143,12 +160,12 @@ func runRotation(ctx context.Context, s *stack, cfg config) (rotationResult, err
 	r.HandlerReauth = h1.Counters.Reauthentications - h0.Counters.Reauthentications
 	r.HandlerDials = h1.Counters.Dials - h0.Counters.Dials
 	r.HandlerRetire = h1.Counters.Retired - h0.Counters.Retired
-	logf("rotation: %d requests, %d failed, %d rotations, %d closed by expiry, p99 during %.0f µs vs between %.0f µs",
-		r.Requests, r.Failed, r.Rotations, r.Gateway.ClosedTokenExpired, r.P99DuringUs, r.P99BetweenUs)
+	logf("rotation: %d requests, %d failed, %d rotations, %d closed by expiry, p50 during %.0f µs vs between %.0f µs, p99 %.0f µs vs %.0f µs",
+		r.Requests, r.Failed, r.Rotations, r.Gateway.ClosedTokenExpired, r.P50DuringUs, r.P50BetweenUs, r.P99DuringUs, r.P99BetweenUs)
 	return r, nil
 }
 
-// idleResult is item 5.
+// idleResult is the idle-then-burst phase.
 type idleResult struct {
 	LifetimeS      float64 `json:"token_lifetime_s"`
 	IdleS          float64 `json:"idle_s"`
@@ -163,7 +180,7 @@ type idleResult struct {
 	HandlerRetired int64   `json:"handler_retired"`
 }
 
-// runIdleBurst measures item 5: a burst that fills the pool, idle for 3 token lifetimes, then the
+// runIdleBurst measures this: a burst that fills the pool, idle for 3 token lifetimes, then the
 // first request alone and a burst at concurrency 32.
 func runIdleBurst(ctx context.Context, s *stack, cfg config) (idleResult, error) {
 	const conc = 32
@@ -208,7 +225,7 @@ func runIdleBurst(ctx context.Context, s *stack, cfg config) (idleResult, error)
 	return r, nil
 }
 
-// outageResult is item 6 for one outage of the identity endpoint.
+// outageResult is the outage phase for one outage of the identity endpoint.
 type outageResult struct {
 	Kind       string  `json:"kind"` // "short" or "long"
 	LifetimeS  float64 `json:"token_lifetime_s"`
@@ -224,7 +241,7 @@ type outageResult struct {
 	TokenFailed   int64   `json:"handler_token_failures"`
 }
 
-// runOutages measures item 6: the token endpoint answers 500 for less than the token's remaining
+// runOutages measures what happens when the token endpoint answers 500 for less than the token's remaining
 // lifetime, then for longer, while GETs run at concurrency 8.
 func runOutages(ctx context.Context, s *stack, cfg config) ([]outageResult, error) {
 	c := newHTTPClient()
@@ -306,7 +323,7 @@ func runOutages(ctx context.Context, s *stack, cfg config) ([]outageResult, erro
 	return out, nil
 }
 
-// failoverResult is item 7 (medians over trials, lost writes summed).
+// failoverResult is the failover phase (medians over trials, lost writes summed).
 type failoverResult struct {
 	Trials        int     `json:"trials"`
 	Writers       int     `json:"writers"`
@@ -320,7 +337,7 @@ type failoverResult struct {
 	ReadRecoverMs float64 `json:"read_recover_ms"` // drop → first successful read started after it
 }
 
-// runFailover measures item 7: the gateway drops every connection mid-load; every acknowledged
+// runFailover measures what happens when the gateway drops every connection mid-load; every acknowledged
 // write is read back from redis-server afterwards.
 func runFailover(ctx context.Context, s *stack, cfg config) (failoverResult, error) {
 	const writers, readers = 16, 4

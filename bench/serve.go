@@ -28,10 +28,11 @@ const (
 	// servePerInvocation is what users write instead: every request builds a credential, fetches
 	// a token, builds a client, runs its command and closes the client.
 	servePerInvocation = "perinvocation"
-	// serveBaselineTx is (b) issuing the product's Redis commands: a GET is MULTI GET value,
-	// GET content type, PTTL, EXEC; a PUT is MULTI EXISTS, SET value, SET content type, EXEC. It separates what the
-	// product's data layout costs from what its framework (routing, validation, logs) costs.
-	serveBaselineTx = "baseline-tx"
+	// serveBaselineFn is (b) serving the cache function itself (cache.New: the product's Redis
+	// commands, validation, ETag and headers) on a plain ServeMux and go-redis client. It
+	// separates what the function costs from what bin/handler's framework (function.json
+	// routing, invocation state, the pool's connection wrapper) costs.
+	serveBaselineFn = "baseline-fn"
 )
 
 // cachePrefix is the cache function's default CACHE_KEY_PREFIX, under which bin/handler keeps
@@ -41,9 +42,6 @@ var cachePrefix = cache.DefaultConfig().KeyPrefix
 // valueKey is where the cache function keeps key's bytes.
 func valueKey(key string) string { return cache.ValueKey(cachePrefix, key) }
 
-// typeKey is where the cache function keeps key's content type.
-func typeKey(key string) string { return cache.TypeKey(cachePrefix, key) }
-
 // serve runs a -serve mode on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until killed.
 func serve(mode string) error {
 	tlsConf, err := localstack.ClientTLS(os.Getenv("REDIS_TLS_CA_FILE"))
@@ -52,72 +50,27 @@ func serve(mode string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	// client is the one go-redis client of (b) and (b-fn): a token fetched once as password.
+	client := func() *redis.Client {
+		return redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_HOST"), Username: os.Getenv("REDIS_USERNAME"),
+			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
+	}
 	switch mode {
 	case serveBaseline:
-		rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_HOST"), Username: os.Getenv("REDIS_USERNAME"),
-			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
+		rdb := client()
 		defer rdb.Close()
-		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
-			writeValue(w, v, err)
-		})
-		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			b, err := io.ReadAll(r.Body)
-			if err == nil {
-				err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
-			}
-			if err != nil {
-				http.Error(w, "redis error", http.StatusServiceUnavailable)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		})
-	case serveBaselineTx:
-		rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_HOST"), Username: os.Getenv("REDIS_USERNAME"),
-			Password: os.Getenv("REDIS_PASSWORD"), TLSConfig: tlsConf})
+		handleBaseline(mux, rdb)
+	case serveBaselineFn:
+		rdb := client()
 		defer rdb.Close()
-		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			ctx, name := r.Context(), r.PathValue("key")
-			key := valueKey(name)
-			var val *redis.StringCmd
-			_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				val = p.Get(ctx, key)
-				p.Get(ctx, typeKey(name))
-				p.PTTL(ctx, key)
-				return nil
-			})
-			if err != nil && !errors.Is(err, redis.Nil) {
-				writeValue(w, nil, err)
-				return
-			}
-			v, err := val.Bytes()
-			writeValue(w, v, err)
-		})
-		mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
-			name := r.PathValue("key")
-			key := valueKey(name)
-			b, err := io.ReadAll(r.Body)
-			if err == nil {
-				_, err = rdb.TxPipelined(r.Context(), func(p redis.Pipeliner) error {
-					p.Exists(r.Context(), key)
-					p.Set(r.Context(), key, b, 0)
-					p.Set(r.Context(), typeKey(name), r.Header.Get("Content-Type"), 0)
-					return nil
-				})
-			}
-			if err != nil {
-				http.Error(w, "redis error", http.StatusServiceUnavailable)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		})
+		handleBaselineFn(mux, rdb)
 	case servePerInvocation:
 		mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
 			v, err := getPerInvocation(r.Context(), tlsConf, valueKey(r.PathValue("key")))
 			writeValue(w, v, err)
 		})
 	default:
-		return fmt.Errorf("-serve %q: want %s, %s or %s", mode, serveBaseline, serveBaselineTx, servePerInvocation)
+		return fmt.Errorf("-serve %q: want %s, %s or %s", mode, serveBaseline, serveBaselineFn, servePerInvocation)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"))
@@ -125,6 +78,30 @@ func serve(mode string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	return srv.Serve(ln)
+}
+
+// handleBaseline adds (b)'s routes to mux: GET is one Redis GET, PUT one SET.
+func handleBaseline(mux *http.ServeMux, rdb *redis.Client) {
+	mux.HandleFunc("GET /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := rdb.Get(r.Context(), valueKey(r.PathValue("key"))).Bytes()
+		writeValue(w, v, err)
+	})
+	mux.HandleFunc("PUT /api/cache/{key}", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = rdb.Set(r.Context(), valueKey(r.PathValue("key")), b, 0).Err()
+		}
+		if err != nil {
+			http.Error(w, "redis error", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleBaselineFn adds (b-fn)'s route to mux: the cache function with its defaults.
+func handleBaselineFn(mux *http.ServeMux, rdb *redis.Client) {
+	mux.Handle("/api/cache/{key...}", cache.New(rdb, cache.DefaultConfig()))
 }
 
 // getPerInvocation is the serverless anti-pattern: a new credential, a token request, a new

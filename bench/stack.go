@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/funcredis/funcredis/cache"
 	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/redis/go-redis/v9"
 )
@@ -78,8 +82,12 @@ func (s *stack) gatewayClient(poolSize int) (*redis.Client, error) {
 
 // handlerEnv is the environment of bin/handler (and of the -serve modes) against the stack.
 func (s *stack) handlerEnv(extra ...string) []string {
-	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, s.Env()...)
-	return append(env, extra...)
+	return append(append(processEnv(), s.Env()...), extra...)
+}
+
+// processEnv is what every process the bench starts inherits: PATH and HOME, nothing else.
+func processEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 }
 
 // payloadRoot makes a script root whose host.json turns forwarding off (the handler reads
@@ -99,13 +107,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// seed writes the values the GET phases read, under the cache function's layout.
+// seed stores the values the GET phases read through the cache function itself (in process,
+// straight to redis-server), so that they carry the metadata a PUT writes.
 func (s *stack) seed(ctx context.Context) error {
 	rdb := s.backendClient(2)
 	defer rdb.Close()
+	h := cache.New(rdb, cache.DefaultConfig())
 	for key, v := range map[string][]byte{keySmall: valueSmall, keyLarge: valueLarge} {
-		if err := rdb.Set(ctx, valueKey(key), v, 0).Err(); err != nil {
-			return fmt.Errorf("seed %s: %w", key, err)
+		req := httptest.NewRequestWithContext(ctx, http.MethodPut, "/api/cache/"+key, bytes.NewReader(v))
+		req.SetPathValue("key", key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code/100 != 2 {
+			return fmt.Errorf("seed %s: %d %s", key, w.Code, w.Body)
 		}
 	}
 	return nil

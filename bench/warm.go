@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/funcredis/funcredis/emulator/host"
@@ -17,8 +18,7 @@ const (
 	targetDirect   = "a0 go-redis → redis-server"
 	targetRaw      = "a go-redis → gateway"
 	targetBaseline = "b baseline handler"
-	targetBaseTx   = "b-tx baseline, product's Redis commands"
-	targetQuiet    = "c-quiet bin/handler, LOG_LEVEL=warn"
+	targetBaseFn   = "b-fn baseline serving the cache function"
 	targetHandler  = "c bin/handler forwarded"
 	targetPayload  = "d host → bin/handler payload"
 	targetPerInvoc = "per-invocation handler"
@@ -38,6 +38,10 @@ type cell struct {
 	P99us    float64 `json:"p99_us"`
 	Failed   int     `json:"failed"`   // over every trial
 	Requests int     `json:"requests"` // over every trial
+	// RPSSpread and P50Spread are the interquartile range over the median of the trials: the
+	// run's own noise.
+	RPSSpread float64 `json:"rps_spread"`
+	P50Spread float64 `json:"p50_spread"`
 }
 
 // ratio compares (c) with another target for one operation and concurrency.
@@ -51,36 +55,42 @@ type ratio struct {
 	P50Diff float64 `json:"p50_diff_us"`
 }
 
-// warmTargets are the running servers and clients of item 1 (and item 2's anti-pattern).
+// warmTargets are the running servers and clients of the warm-path phases: those that were
+// asked for; the others are nil.
 type warmTargets struct {
 	direct, raw *redis.Client
 	baseline    *proc
-	baseTx      *proc
+	baseFn      *proc
 	handler     *proc
-	quiet       *proc
 	perInvoc    *proc
 	host        *host.Host
 	c           *clientSet
 }
 
 // clientSet is one HTTP client per target, so connection pools never mix.
-type clientSet struct{ baseline, baseTx, handler, quiet, payload, perInvoc, probe *http.Client }
+type clientSet struct{ baseline, baseFn, handler, payload, perInvoc, probe *http.Client }
 
 func newClientSet() *clientSet {
-	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
+	return &clientSet{newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient(), newHTTPClient()}
 }
 
-// startWarmTargets starts (a0), (a), (b), (c), (d) and the per-invocation handler, all warm.
-func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error) {
+// startTargets starts the named targets, each warm (ready, and its first connections open),
+// against the gateway's round-trip time as it is now.
+func startTargets(ctx context.Context, s *stack, names ...string) (_ *warmTargets, err error) {
 	t := &warmTargets{c: newClientSet()}
 	defer func() {
 		if err != nil {
 			t.Close()
 		}
 	}()
-	t.direct = s.backendClient(0)
-	if t.raw, err = s.gatewayClient(0); err != nil {
-		return nil, err
+	want := func(name string) bool { return slices.Contains(names, name) }
+	if want(targetDirect) {
+		t.direct = s.backendClient(0)
+	}
+	if want(targetRaw) {
+		if t.raw, err = s.gatewayClient(0); err != nil {
+			return nil, err
+		}
 	}
 	self, err := selfPath()
 	if err != nil {
@@ -90,40 +100,49 @@ func startWarmTargets(ctx context.Context, s *stack) (_ *warmTargets, err error)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	if t.baseline, err = startProc(s.dir, "baseline", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaseline); err != nil {
-		return nil, err
-	}
-	if t.baseTx, err = startProc(s.dir, "baseline-tx", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok), "-serve", serveBaselineTx); err != nil {
-		return nil, err
-	}
-	if t.quiet, err = startProc(s.dir, "handler-quiet", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo, "LOG_LEVEL=warn")); err != nil {
-		return nil, err
-	}
-	if t.perInvoc, err = startProc(s.dir, "perinvocation", self, s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID), "-serve", servePerInvocation); err != nil {
-		return nil, err
-	}
-	if t.handler, err = startProc(s.dir, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH="+s.repo)); err != nil {
-		return nil, err
-	}
-	for _, p := range []*proc{t.baseline, t.baseTx, t.perInvoc, t.handler, t.quiet} {
-		if _, err := p.waitReady(ctx, t.c.probe); err != nil {
+	withToken := s.handlerEnv("REDIS_USERNAME="+localstack.AppObjectID, "REDIS_PASSWORD="+tok)
+	for _, p := range []struct {
+		target string
+		to     **proc
+		name   string
+		path   string
+		env    []string
+		args   []string
+	}{
+		{targetBaseline, &t.baseline, "baseline", self, withToken, []string{"-serve", serveBaseline}},
+		{targetBaseFn, &t.baseFn, "baseline-fn", self, withToken, []string{"-serve", serveBaselineFn}},
+		{targetPerInvoc, &t.perInvoc, "perinvocation", self, s.handlerEnv("REDIS_USERNAME=" + localstack.AppObjectID), []string{"-serve", servePerInvocation}},
+		{targetHandler, &t.handler, "handler-forwarded", s.bin, s.handlerEnv("FUNCTIONS_APP_ROOT_PATH=" + s.repo), nil},
+	} {
+		if !want(p.target) {
+			continue
+		}
+		if *p.to, err = startProc(s.dir, p.name, p.path, p.env, p.args...); err != nil {
+			return nil, err
+		}
+		if _, err := (*p.to).waitReady(ctx, t.c.probe); err != nil {
 			return nil, err
 		}
 	}
-	root, err := s.payloadRoot()
-	if err != nil {
-		return nil, err
-	}
-	off := false
-	t.host, err = host.New(host.Config{Root: root, Addr: "127.0.0.1:0", Env: s.handlerEnv(), Forwarding: &off,
-		InitTimeout: 20 * time.Second, FunctionTimeout: 20 * time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, fmt.Errorf("host: %w", err)
-	}
-	if err := t.host.Start(ctx); err != nil {
-		return nil, fmt.Errorf("host: %w", err)
+	if want(targetPayload) {
+		root, err := s.payloadRoot()
+		if err != nil {
+			return nil, err
+		}
+		off := false
+		t.host, err = host.New(host.Config{Root: root, Addr: "127.0.0.1:0", Env: s.handlerEnv(), Forwarding: &off,
+			InitTimeout: 20 * time.Second, FunctionTimeout: 20 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		if err := t.host.Start(ctx); err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
 	}
 	for _, c := range []*redis.Client{t.direct, t.raw} {
+		if c == nil {
+			continue
+		}
 		if err := c.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("ping: %w", err)
 		}
@@ -136,12 +155,22 @@ func (t *warmTargets) Close() {
 	if t.host != nil {
 		_ = t.host.Close()
 	}
-	for _, p := range []*proc{t.baseline, t.baseTx, t.handler, t.quiet, t.perInvoc} {
+	for _, p := range []*proc{t.baseline, t.baseFn, t.handler, t.perInvoc} {
 		p.stop()
 	}
 	for _, c := range []*redis.Client{t.direct, t.raw} {
 		if c != nil {
 			_ = c.Close()
+		}
+	}
+}
+
+// warmUp sends every operation of kinds to every target in names at concurrency conc for dur, so
+// that their connection pools are open before anything is measured.
+func (t *warmTargets) warmUp(ctx context.Context, names, kinds []string, conc int, dur time.Duration) {
+	for _, name := range names {
+		for _, kind := range kinds {
+			drive(ctx, conc, dur, 0, t.op(name, kind))
 		}
 	}
 }
@@ -171,12 +200,10 @@ func (t *warmTargets) op(target, kind string) op {
 		return redisSet(rdb, valueKey("put-"+key), value)
 	case targetBaseline:
 		return httpOp(t.c.baseline, t.baseline.url())
-	case targetBaseTx:
-		return httpOp(t.c.baseTx, t.baseTx.url())
+	case targetBaseFn:
+		return httpOp(t.c.baseFn, t.baseFn.url())
 	case targetHandler:
 		return httpOp(t.c.handler, t.handler.url())
-	case targetQuiet:
-		return httpOp(t.c.quiet, t.quiet.url())
 	case targetPayload:
 		return httpOp(t.c.payload, t.host.URL())
 	case targetPerInvoc:
@@ -208,40 +235,34 @@ func measure(ctx context.Context, t *warmTargets, targets []string, kind string,
 	var out []cell
 	for _, name := range targets {
 		out = append(out, cell{Op: kind, Conc: conc, Target: name, Trials: trials,
-			RPS: median(rps[name]), P50us: median(p50[name]), P99us: median(p99[name]), Failed: failed[name], Requests: reqs[name]})
+			RPS: median(rps[name]), P50us: median(p50[name]), P99us: median(p99[name]), Failed: failed[name], Requests: reqs[name],
+			RPSSpread: spread(rps[name]), P50Spread: spread(p50[name])})
 	}
 	return out
 }
 
-// warmResults are items 1 and 2.
+// warmResults are the warm-path phase on loopback.
 type warmResults struct {
-	Cells       []cell  `json:"cells"`
-	Ratios      []ratio `json:"ratios"`
-	AntiPattern []cell  `json:"anti_pattern"`
-	// AntiPatternTokenRequests counts the token service's requests during item 2 (MSAL caches
-	// managed-identity tokens process-wide, so not every invocation reaches the endpoint).
-	AntiPatternTokenRequests int64 `json:"anti_pattern_token_requests"`
-	AntiPatternInvocations   int   `json:"anti_pattern_invocations"`
+	Cells  []cell  `json:"cells"`
+	Ratios []ratio `json:"ratios"`
 }
 
-// runWarm measures items 1 and 2.
+// warmAll are the targets of the warm phase, in report order.
+var warmAll = []string{targetDirect, targetRaw, targetBaseline, targetBaseFn, targetHandler, targetPayload}
+
+// runWarm measures the warm path of every target on loopback, GET and PUT, small and 64 KiB, at
+// concurrency 1 and 50.
 func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 	var res warmResults
-	t, err := startWarmTargets(ctx, s)
+	t, err := startTargets(ctx, s, warmAll...)
 	if err != nil {
 		return res, err
 	}
 	defer t.Close()
-	all := []string{targetDirect, targetRaw, targetBaseline, targetBaseTx, targetHandler, targetQuiet, targetPayload}
-	// Warm every connection pool once at the highest concurrency.
-	for _, name := range all {
-		for _, kind := range opKinds {
-			drive(ctx, 50, cfg.warmup, 0, t.op(name, kind))
-		}
-	}
+	t.warmUp(ctx, warmAll, opKinds, 50, cfg.warmup) // every connection pool at the highest concurrency
 	for _, conc := range []int{1, 50} {
 		for _, kind := range opKinds {
-			cells := measure(ctx, t, all, kind, conc, cfg.trials, cfg.trialDur)
+			cells := measure(ctx, t, warmAll, kind, conc, cfg.trials, cfg.trialDur)
 			res.Cells = append(res.Cells, cells...)
 			by := map[string]cell{}
 			for _, c := range cells {
@@ -249,7 +270,7 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 			}
 			c := by[targetHandler]
 			for _, pair := range [][2]string{{targetHandler, targetBaseline}, {targetHandler, targetRaw},
-				{targetBaseTx, targetBaseline}, {targetQuiet, targetBaseTx}, {targetHandler, targetQuiet}} {
+				{targetBaseFn, targetBaseline}, {targetHandler, targetBaseFn}} {
 				x, o := by[pair[0]], by[pair[1]]
 				res.Ratios = append(res.Ratios, ratio{Of: pair[0], Op: kind, Conc: conc, Versus: pair[1],
 					RPS: x.RPS / o.RPS, P50: x.P50us / o.P50us, P50Diff: x.P50us - o.P50us})
@@ -259,13 +280,5 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 				c.RPS/by[targetBaseline].RPS, c.P50us, by[targetBaseline].P50us)
 		}
 	}
-	before := s.Tokens.Stats().Requests
-	for _, conc := range []int{1, 50} {
-		cells := measure(ctx, t, []string{targetHandler, targetPerInvoc}, "GET small", conc, cfg.trials, cfg.trialDur)
-		res.AntiPattern = append(res.AntiPattern, cells...)
-		res.AntiPatternInvocations += cells[1].Requests
-		logf("anti-pattern c=%-2d  handler %.0f/s  per-invocation %.0f/s", conc, cells[0].RPS, cells[1].RPS)
-	}
-	res.AntiPatternTokenRequests = s.Tokens.Stats().Requests - before
 	return res, nil
 }

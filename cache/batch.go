@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"errors"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -64,36 +63,48 @@ func (h *batchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
-func (h *batchHandler) get(r *http.Request, keys []string) ([]batchItem, error) {
+func (h *batchHandler) get(r *http.Request, names []string) ([]batchItem, error) {
 	ctx := r.Context()
-	type cmds struct {
-		val, ct *redis.StringCmd
-		ttl     *redis.DurationCmd
-	}
-	cs := make([]cmds, len(keys))
+	cmds := make([]*redis.SliceCmd, len(names))
 	_, err := h.st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cs[i] = cmds{p.Get(ctx, h.st.valueKey(k)), p.Get(ctx, h.st.typeKey(k)), p.PTTL(ctx, h.st.valueKey(k))}
+		for i, name := range names {
+			k := h.st.keysOf(name)
+			cmds[i] = p.MGet(ctx, k.value, k.meta)
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
 		return nil, err
 	}
-	items := make([]batchItem, len(keys))
-	for i, k := range keys {
-		e, ok, err := entryFrom(cs[i].val, cs[i].ct, cs[i].ttl)
-		if err != nil {
+	now := time.Now()
+	sts := make([]stored, len(names))
+	found := make([]bool, len(names))
+	var missing []keys
+	var fill []*stored
+	for i, name := range names {
+		vals := cmds[i].Val()
+		var needTTL bool
+		sts[i], found[i], needTTL = fromReplies(vals[0], vals[1], now)
+		if needTTL {
+			missing, fill = append(missing, h.st.keysOf(name)), append(fill, &sts[i])
+		}
+	}
+	if len(missing) > 0 {
+		if err := h.st.fillTTL(ctx, missing, fill); err != nil {
 			return nil, err
 		}
-		items[i] = batchItem{Key: k, Found: ok}
-		if !ok {
+	}
+	items := make([]batchItem, len(names))
+	for i, name := range names {
+		items[i] = batchItem{Key: name, Found: found[i]}
+		if !found[i] {
 			continue
 		}
-		items[i].ETag, items[i].ContentType = etag(e.value), e.contentType
-		items[i].TTL = int64((e.ttl + time.Second - 1) / time.Second)
-		if utf8.Valid(e.value) {
-			items[i].Value = string(e.value)
+		st := sts[i]
+		items[i].ETag, items[i].ContentType = st.etag, st.contentType
+		items[i].TTL = int64((st.ttl + time.Second - 1) / time.Second)
+		if utf8.ValidString(st.value) {
+			items[i].Value = st.value
 		} else {
 			items[i].Binary = true
 		}
@@ -106,10 +117,11 @@ func (h *batchHandler) set(r *http.Request, sets []batchSet) ([]batchItem, error
 	entries := make([]entry, len(sets))
 	for i, s := range sets {
 		keys[i] = s.Key
-		entries[i] = entry{value: []byte(s.Value), ttl: time.Duration(s.TTL) * time.Second}
+		var ct string
 		if s.ContentType != "" {
-			entries[i].contentType, _ = parseContentType(s.ContentType) // validated by parseBatch
+			ct, _ = parseContentType(s.ContentType) // validated by parseBatch
 		}
+		entries[i] = newEntry([]byte(s.Value), ct, time.Duration(s.TTL)*time.Second)
 	}
 	created, err := h.st.setAll(r.Context(), keys, entries)
 	if err != nil {
@@ -117,7 +129,7 @@ func (h *batchHandler) set(r *http.Request, sets []batchSet) ([]batchItem, error
 	}
 	items := make([]batchItem, len(sets))
 	for i, s := range sets {
-		items[i] = batchItem{Key: s.Key, Found: true, ETag: etag([]byte(s.Value)), Created: created[i], TTL: s.TTL}
+		items[i] = batchItem{Key: s.Key, Found: true, ETag: entries[i].etag, Created: created[i], TTL: s.TTL}
 	}
 	return items, nil
 }

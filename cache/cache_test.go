@@ -79,7 +79,7 @@ func TestPutGetDeleteRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	val := "\x00\xffbinary"
 	res, _ := f.do(t, "PUT", "/api/cache/k1?ttl=60", val, "Content-Type: image/png")
-	if res.StatusCode != 201 || res.Header.Get("ETag") != etag([]byte(val)) {
+	if res.StatusCode != 201 || res.Header.Get("ETag") != etagOf([]byte(val)) {
 		t.Fatalf("PUT: %d %q", res.StatusCode, res.Header.Get("ETag"))
 	}
 	// Other Redis clients see the raw bytes under the prefix.
@@ -97,7 +97,7 @@ func TestPutGetDeleteRoundTrip(t *testing.T) {
 	if res.StatusCode != 200 || len(b) != 0 || res.Header.Get("ETag") == "" {
 		t.Fatalf("HEAD: %d %q", res.StatusCode, b)
 	}
-	res, _ = f.do(t, "GET", "/api/cache/k1", "", "If-None-Match: "+etag([]byte(val)))
+	res, _ = f.do(t, "GET", "/api/cache/k1", "", "If-None-Match: "+etagOf([]byte(val)))
 	if res.StatusCode != 304 {
 		t.Fatalf("conditional GET: %d", res.StatusCode)
 	}
@@ -149,7 +149,7 @@ func TestConditionalWrites(t *testing.T) {
 	if res.StatusCode != 412 {
 		t.Fatalf("If-Match * on a missing key: %d", res.StatusCode)
 	}
-	res, _ = f.do(t, "DELETE", "/api/cache/c", "", "If-Match: "+etag([]byte("b")))
+	res, _ = f.do(t, "DELETE", "/api/cache/c", "", "If-Match: "+etagOf([]byte("b")))
 	if res.StatusCode != 204 {
 		t.Fatalf("DELETE If-Match current: %d", res.StatusCode)
 	}
@@ -274,7 +274,7 @@ func TestBodyWithoutLength(t *testing.T) {
 	}
 	// Content-Length: 0 is an empty value.
 	res, _ := send("PUT", "/api/cache/empty", "", false)
-	if res.StatusCode != 201 || res.Header.Get("ETag") != etag(nil) {
+	if res.StatusCode != 201 || res.Header.Get("ETag") != etagOf(nil) {
 		t.Errorf("Content-Length 0: %d %q", res.StatusCode, res.Header.Get("ETag"))
 	}
 	if got, err := f.rdb.Get(context.Background(), "cache:empty").Result(); err != nil || got != "" {
@@ -324,5 +324,87 @@ func TestParseKeyNamesTheByte(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("parseKey(%q) = %v, want it to say %s", key, err, want)
 		}
+	}
+}
+
+// The metadata key carries the ETag, expiry and content type, so a GET is one MGET; a value
+// without it (written by another Redis client, or a content type alone as stored before) is
+// still served, its ETag computed from the bytes and its TTL asked of Redis.
+func TestMetadata(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, _ := f.do(t, "PUT", "/api/cache/m?ttl=60", "5", "Content-Type: text/plain")
+	tag := res.Header.Get("ETag")
+	meta, err := f.rdb.Get(ctx, MetaKey("cache:", "m")).Result()
+	if err != nil || !strings.HasPrefix(meta, tag+" ") || !strings.HasSuffix(meta, " text/plain") {
+		t.Fatalf("metadata %q (%v), want the ETag %s first and the content type last", meta, err, tag)
+	}
+	if d := f.rdb.PTTL(ctx, MetaKey("cache:", "m")).Val(); d <= 0 || d > time.Minute {
+		t.Errorf("metadata TTL %v, want the value's", d)
+	}
+
+	// A counter keeps its metadata current: the ETag is the new value's.
+	f.do(t, "POST", "/api/cache/m/incr?by=2", "")
+	res, b := f.do(t, "GET", "/api/cache/m", "")
+	if string(b) != "7" || res.Header.Get("ETag") != etagOf([]byte("7")) || res.Header.Get("Content-Type") != "text/plain" ||
+		res.Header.Get(ttlHeader) == "" {
+		t.Errorf("after incr: %q %v", b, res.Header)
+	}
+	// A conditional write stores metadata as an unconditional one does.
+	res, _ = f.do(t, "PUT", "/api/cache/m", "8", "If-Match: "+etagOf([]byte("7")), "Content-Type: text/csv")
+	if res.StatusCode != 204 {
+		t.Fatalf("If-Match PUT: %d", res.StatusCode)
+	}
+	res, b = f.do(t, "GET", "/api/cache/m", "")
+	if string(b) != "8" || res.Header.Get("ETag") != etagOf([]byte("8")) || res.Header.Get("Content-Type") != "text/csv" ||
+		res.Header.Get(ttlHeader) != "" {
+		t.Errorf("after If-Match PUT: %q %v", b, res.Header)
+	}
+
+	for _, c := range []struct{ name, meta, wantCT string }{
+		{"another client's value", "", "application/octet-stream"},
+		{"a content type alone", "image/png", "image/png"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := f.rdb.Set(ctx, "cache:raw", "bytes", 30*time.Second).Err(); err != nil {
+				t.Fatal(err)
+			}
+			f.rdb.Del(ctx, MetaKey("cache:", "raw"))
+			if c.meta != "" {
+				f.rdb.Set(ctx, MetaKey("cache:", "raw"), c.meta, 0)
+			}
+			res, b := f.do(t, "GET", "/api/cache/raw", "")
+			if string(b) != "bytes" || res.Header.Get("ETag") != etagOf([]byte("bytes")) ||
+				res.Header.Get("Content-Type") != c.wantCT || res.Header.Get(ttlHeader) != "30" {
+				t.Errorf("GET: %q %v", b, res.Header)
+			}
+			res, b = f.do(t, "POST", "/api/cache-batch", `{"get":["raw","m"]}`)
+			var out struct{ Items []batchItem }
+			if err := json.Unmarshal(b, &out); err != nil || len(out.Items) != 2 {
+				t.Fatalf("batch: %d %s", res.StatusCode, b)
+			}
+			if it := out.Items[0]; it.Value != "bytes" || it.ETag != etagOf([]byte("bytes")) || it.ContentType != c.meta || it.TTL != 30 {
+				t.Errorf("batch item %+v", it)
+			}
+			if it := out.Items[1]; it.Value != "8" || it.ETag != etagOf([]byte("8")) || it.ContentType != "text/csv" {
+				t.Errorf("batch item %+v", it)
+			}
+		})
+	}
+}
+
+// A counter beyond 2^53 comes back exact (the script returns text, not a Lua number), and an
+// overflow is a 409 as INCRBY's own error.
+func TestCounterLimits(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, "PUT", "/api/cache/big", "9007199254740993")
+	res, b := f.do(t, "POST", "/api/cache/big/incr", "")
+	if res.StatusCode != 200 || !bytes.Contains(b, []byte(`"value":9007199254740994`)) {
+		t.Errorf("incr beyond 2^53: %d %s", res.StatusCode, b)
+	}
+	f.do(t, "PUT", "/api/cache/max", "9223372036854775807")
+	res, b = f.do(t, "POST", "/api/cache/max/incr", "")
+	if res.StatusCode != 409 || problemType(t, b) != "not-an-integer" {
+		t.Errorf("overflow: %d %s", res.StatusCode, b)
 	}
 }

@@ -5,16 +5,37 @@
 // # Redis layout
 //
 // A value is stored as a plain Redis string at <CACHE_KEY_PREFIX><key> holding exactly the
-// request body bytes, so any other Redis client reads the same bytes (GET cache:foo). Its
-// Content-Type, when the PUT sent one, is stored at "{<CACHE_KEY_PREFIX><key>}:ct" with the same
-// expiry; the hash tag puts both keys in one cluster slot, so the MULTI (unconditional writes) and
-// the Lua scripts (conditional writes) that write them are
-// atomic on clustered caches too. Keys may not contain '{' or '}', so the value key hashes to
-// the same slot as the tag. A counter is the decimal text INCRBY keeps.
+// request body bytes, so any other Redis client reads the same bytes (GET cache:foo). Next to it,
+// "{<CACHE_KEY_PREFIX><key>}:ct" holds its metadata, with the same expiry:
 //
-// The ETag is the strong validator "\"<sha1 hex of the bytes>\"", computed by Go on reads and by
-// redis.sha1hex inside the write scripts, so If-Match and If-None-Match: * are checked and
-// applied atomically by one script.
+//	"<sha1 hex of the bytes>" <expiry, Unix milliseconds; 0: none> <Content-Type, may be empty>
+//
+// (the key's name is from the layout before, when it held only the Content-Type). The hash tag
+// puts both keys in one cluster slot, so the MGET that reads them, the MULTI that writes them
+// unconditionally (EXISTS, then one MSET, or two SET … PX with a TTL) and the Lua scripts
+// (conditional writes, counters, deletes) are atomic on clustered caches too. Keys may not contain '{' or '}', so the value key hashes to the same
+// slot as the tag. A counter is the decimal text INCRBY keeps.
+//
+// Why this layout: a GET is one MGET, one command and one atomic snapshot, instead of a MULTI of
+// three commands (GET value, GET content type, PTTL) and a SHA-1 of the bytes on every read — the
+// ETag is computed once, by the PUT, which has the bytes anyway, and X-Cache-TTL is the stored
+// expiry minus the reading instance's clock (Redis itself expires both keys by its own clock,
+// from the PUT's relative PX; instances' clocks agree to milliseconds). The value stays readable by any Redis client, which
+// an envelope (metadata and bytes in one string) or a hash would have given up.
+// BenchmarkReadShape and BenchmarkWriteShape measure the shapes; bench/results has the end-to-end
+// figures.
+//
+// The cost: the metadata must change with the value. Every write through these functions does so
+// atomically, INCR included (the script puts the new value's ETag in the metadata). A value whose
+// metadata is missing or not of this form — written by another Redis client, or by an earlier
+// version that stored only the Content-Type there — is still served: its ETag is computed from
+// the bytes and its TTL asked of Redis, a second round trip. A client that rewrites a value
+// behind the API must delete its metadata key (DEL "{cache:foo}:ct"), or GET keeps answering the
+// old ETag and Content-Type; conditional writes and deletes are not fooled either way, since their
+// scripts compare the SHA-1 of the current bytes, not the stored ETag.
+//
+// The ETag is the strong validator "\"<sha1 hex of the bytes>\"", so If-Match and If-None-Match: *
+// are checked and applied atomically by one script.
 //
 // # HTTP contract
 //

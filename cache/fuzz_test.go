@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"mime"
 	"testing"
 	"time"
 )
@@ -84,6 +85,47 @@ func FuzzParseBatch(f *testing.F) {
 				t.Fatalf("accepted key %q", k)
 			}
 			seen[k] = true
+		}
+	})
+}
+
+// FuzzParseContentType checks that the shortcut for plain media types answers what the full
+// parse would.
+func FuzzParseContentType(f *testing.F) {
+	for _, s := range []string{"text/plain", "Text/Plain", "application/octet-stream", "a/b/c", "/", "text/",
+		"text/plain; charset=utf-8", "x/y+z", "a/ b", "é/x", ";;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseContentType(s)
+		mt, params, werr := mime.ParseMediaType(s)
+		want := ""
+		if werr == nil {
+			want = mime.FormatMediaType(mt, params)
+		}
+		if (err == nil) != (werr == nil) || got != want {
+			t.Fatalf("parseContentType(%q) = %q, %v; the full parse gives %q, %v", s, got, err, want, werr)
+		}
+	})
+}
+
+// FuzzParseMeta checks that metadata reads back as written, and that a content type alone (the
+// layout before metadata carried the ETag) is never taken for metadata.
+func FuzzParseMeta(f *testing.F) {
+	f.Add([]byte("v"), "text/plain", int64(0), "text/plain")
+	f.Add([]byte{}, "", int64(90_000), "application/octet-stream")
+	f.Fuzz(func(t *testing.T, value []byte, ct string, ttlMs int64, legacy string) {
+		now := time.UnixMilli(1_800_000_000_000)
+		e := newEntry(value, ct, time.Duration(ttlMs%(1<<40))*time.Millisecond)
+		etag, expires, gotCT, ok := parseMeta(e.meta(now))
+		if !ok || etag != etagOf(value) || gotCT != ct || (e.ttl > 0) != (expires > 0) ||
+			(e.ttl > 0 && expires != now.Add(e.ttl).UnixMilli()) {
+			t.Fatalf("meta %q read back as %q %d %q %v", e.meta(now), etag, expires, gotCT, ok)
+		}
+		if _, err := parseContentType(legacy); err == nil {
+			if _, _, _, ok := parseMeta(legacy); ok {
+				t.Fatalf("content type %q parsed as metadata", legacy)
+			}
 		}
 	})
 }

@@ -36,7 +36,7 @@ func (h *incrHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeInput(w, err)
 		return
 	}
-	n, err := h.st.rdb.IncrBy(r.Context(), h.st.valueKey(key), by).Result()
+	n, err := h.st.incr(r.Context(), key, by)
 	if err != nil {
 		if msg := err.Error(); strings.Contains(msg, "not an integer") || strings.Contains(msg, "overflow") {
 			writeProblem(w, http.StatusConflict, "not-an-integer", "the stored value is not a 64-bit integer, or the increment would overflow")

@@ -15,11 +15,12 @@ import (
 
 	"github.com/funcredis/funcredis/emulator/localstack"
 	"github.com/funcredis/funcredis/internal/redistest"
+	"github.com/funcredis/funcredis/internal/resplike"
 	"github.com/funcredis/funcredis/pool"
 )
 
-// bareDuration is how long TestBareServerLargeValues runs; make bench sets
-// FUNCREDIS_BARE_DURATION=60s for the full run.
+// bareDuration is how long TestBareServerLargeValues runs: 12 s, or FUNCREDIS_BARE_DURATION.
+// make bench runs the full version (60 s) as its phase "bare".
 func bareDuration(t *testing.T) time.Duration {
 	d := 12 * time.Second
 	if s := os.Getenv("FUNCREDIS_BARE_DURATION"); s != "" {
@@ -81,7 +82,7 @@ func TestBareServerLargeValues(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(c), 9))
 			for i := 0; time.Now().Before(stop); i++ {
 				key := fmt.Sprintf("bare-%d-%d", c, i%3)
-				v := respLikeValue(r, 33<<10+r.IntN(1<<20-33<<10+1))
+				v := resplike.Value(r, 33<<10+r.IntN(1<<20-33<<10+1))
 				res, b, err := a.try("PUT", "/api/cache/"+key, string(v), "Content-Type: application/octet-stream")
 				requests.Add(1)
 				if err != nil || res.StatusCode/100 != 2 {
@@ -126,25 +127,6 @@ func TestBareServerLargeValues(t *testing.T) {
 		t.Errorf("%d AUTH failures", after.Counters.AuthFailures)
 	}
 	a.assertNoTokenInLogs(t)
-}
-
-// respLikeValue returns n random bytes broken up by pieces of RESP, or
-// (one in eight) n-2 '*' and CRLF, which crashed the old connection wrapper.
-func respLikeValue(r *rand.Rand, n int) []byte {
-	if r.IntN(8) == 0 {
-		return append(bytes.Repeat([]byte("*"), n-2), "\r\n"...)
-	}
-	pieces := []string{"\r\n", "*1\r\n$9\r\nsubscribe\r\n", "*1\r\n$4\r\nEXEC\r\n", "\r\nexec\r\n",
-		"*3\r\n$4\r\nAUTH\r\n", "+OK\r\n", "\nSET injected pwned\r\n", "$-1\r\n"}
-	v := make([]byte, n)
-	for i := range v {
-		v[i] = byte(r.Uint32())
-	}
-	for i := 0; i < n; i += 1 + r.IntN(4096) {
-		copy(v[i:], pieces[r.IntN(len(pieces))])
-	}
-	// The test client refuses a body holding "eyJ" (the start of a JWT).
-	return bytes.ReplaceAll(v, []byte("eyJ"), []byte("eyj"))
 }
 
 // status is the response's status, or 0 when there is none.

@@ -17,6 +17,10 @@
 //
 // In both modes route parameters are read with r.PathValue, invocation logs are written with Log,
 // and errors are RFC 9457 problem details (WriteProblem) with a stable type per failure class.
+// Each invocation ends with one "invocation" log line (function, invocation_id, mode, method,
+// status, duration) at Debug level, or at Warn for a server error: the host records every
+// invocation's status and duration itself (host.json's Host.Results), so at the default level a
+// successful request writes nothing.
 //
 // GET / is the host's readiness probe: it answers once Options.Ready is closed or
 // Options.WarmupTimeout has passed since New, whichever comes first, and at once ever after.

@@ -42,10 +42,11 @@ func (a *App) buildRoutes() error {
 // order, whose path matches and whose methods allow the request's method. It reports false when
 // no route's path matches; a path that matches only with other methods is a 405.
 func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
-	parts := pathSegments(r.URL.EscapedPath())
+	path := r.URL.EscapedPath()
+	var buf [4]string // the values of a route's parameters, on the stack for up to four
 	var allow []string
 	for _, rt := range a.routes {
-		values, ok := rt.match(parts)
+		values, ok := rt.match(path, buf[:0])
 		if !ok {
 			continue
 		}
@@ -53,7 +54,7 @@ func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
 			allow = append(allow, rt.fn.Methods...)
 			continue
 		}
-		for i, p := range rt.params() {
+		for i, p := range rt.params {
 			r.SetPathValue(p.name, values[i])
 		}
 		a.serveForwarded(w, r, rt.fn)
@@ -67,16 +68,16 @@ func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // serveForwarded runs fn's HTTP handler on a forwarded request: Log goes to slog only, a panic
-// becomes a 500 problem when nothing was written yet, and one slog line records the invocation.
+// becomes a 500 problem when nothing was written yet, and logDone records the invocation.
 func (a *App) serveForwarded(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
-	st := newInvocationState(a.logger, fn, r.Header.Get("X-Azure-Functions-InvocationId"), false)
+	st := newInvocationState(r.Context(), a.logger, fn, r.Header.Get("X-Azure-Functions-InvocationId"), false)
 	sw := &statusWriter{ResponseWriter: w}
 	h, _ := a.handlers(strings.ToLower(fn.Name))
 	if h == nil {
 		WriteProblem(sw, noHandlerProblem(fn))
 	} else {
-		r = r.WithContext(withInvocation(r.Context(), st))
+		r = r.WithContext(st)
 		if p := runHandler(h, sw, r); p != nil {
 			st.log().Error("function panicked", "panic", p)
 			if sw.status == 0 {
@@ -84,8 +85,7 @@ func (a *App) serveForwarded(w http.ResponseWriter, r *http.Request, fn *Functio
 			}
 		}
 	}
-	st.logDone(r.Context(), "mode", "forwarded", "method", r.Method, "status", cmp.Or(sw.status, http.StatusOK),
-		"duration", time.Since(start))
+	st.logDone("forwarded", r.Method, cmp.Or(sw.status, http.StatusOK), start)
 }
 
 // runHandler calls h and returns the recovered panic value, if any. http.ErrAbortHandler is

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -160,7 +162,7 @@ func TestRouteTemplates(t *testing.T) {
 			t.Errorf("parseRoute(%q): %v", tt.tmpl, err)
 			continue
 		}
-		got, ok := newRoute(&Function{}, "api", segs).match(pathSegments(tt.path))
+		got, ok := newRoute(&Function{}, "api", segs).match(tt.path, nil)
 		if ok != (tt.want != nil) || strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("%s ~ %s = %q %v, want %q", tt.tmpl, tt.path, got, ok, tt.want)
 		}
@@ -249,5 +251,26 @@ func TestNewRefusesRoutesTheHostRefuses(t *testing.T) {
 	ok := map[string]string{"a": httpFunction("items", "get"), "b": httpFunction("items", "post"), "c": httpFunction("x/admin")}
 	if _, err := New(Options{Root: writeRoot(t, forwardedHost, ok)}); err != nil {
 		t.Errorf("same route with other methods, admin not first: %v", err)
+	}
+}
+
+// The invocation line is Debug for an answer below 500 (the host records every invocation
+// itself) and Warn for a server error; a body written with io.WriteString counts as written.
+func TestForwardedInvocationLineLevel(t *testing.T) {
+	app, logs := newTestAppAt(t, slog.LevelInfo, forwardedHost, forwardedFunctions)
+	app.HandleHTTP("cache", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("key") == "fail" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = io.WriteString(w, "text")
+	}))
+	w := httptest.NewRecorder()
+	app.ServeHTTP(w, httptest.NewRequest("GET", "/api/cache/ok", nil))
+	if w.Code != 200 || w.Body.String() != "text" || logs.Len() != 0 {
+		t.Fatalf("success: %d %q, logged at Info: %s", w.Code, w.Body, logs.String())
+	}
+	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/cache/fail", nil))
+	if line := invocationLine(t, logs); line["level"] != "WARN" || line["status"] != 503.0 {
+		t.Errorf("server error: %v", line)
 	}
 }

@@ -49,13 +49,19 @@ func httpFunction(route string, methods ...string) string {
 		`,"route":"` + route + `"},{"type":"http","direction":"out","name":"res"}]}`
 }
 
-// newTestApp builds an App over functions with logs captured in the returned buffer.
+// newTestApp builds an App over functions with logs at Debug captured in the returned buffer.
 func newTestApp(t *testing.T, hostJSON string, functions map[string]string) (*App, *bytes.Buffer) {
+	t.Helper()
+	return newTestAppAt(t, slog.LevelDebug, hostJSON, functions)
+}
+
+// newTestAppAt is newTestApp with logs at level.
+func newTestAppAt(t *testing.T, level slog.Level, hostJSON string, functions map[string]string) (*App, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
 	app, err := New(Options{
 		Root:   writeRoot(t, hostJSON, functions),
-		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,42 +15,61 @@ import (
 // invocationKey is the context key of the current invocation's state.
 type invocationKey struct{}
 
-// invocationState is what Log and SetOutput reach through the context of one invocation.
+// invocationState is the context of one invocation: the request's context, carrying what Log
+// and SetOutput reach. Being a context.Context itself, it costs one allocation per invocation
+// where context.WithValue would add a second.
 type invocationState struct {
-	base    *slog.Logger
-	attrs   []any // function and invocation_id
-	collect bool  // payload mode: lines go to Logs too
+	context.Context
+	base     *slog.Logger
+	function string
+	id       string
+	collect  bool // payload mode: lines go to Logs too
 
 	once   sync.Once
-	logger *slog.Logger // base with attrs, built on first use
+	logger *slog.Logger // base with function and invocation_id, built on first use
 
 	mu      sync.Mutex
 	logs    []string
 	outputs map[string]any
 }
 
-// newInvocationState starts the state of one invocation of fn.
-func newInvocationState(base *slog.Logger, fn *Function, invocationID string, collect bool) *invocationState {
-	return &invocationState{base: base, attrs: []any{"function", fn.Name, "invocation_id", invocationID}, collect: collect}
+// newInvocationState starts the state of one invocation of fn, within the request's context
+// parent.
+func newInvocationState(parent context.Context, base *slog.Logger, fn *Function, invocationID string, collect bool) *invocationState {
+	return &invocationState{Context: parent, base: base, function: fn.Name, id: invocationID, collect: collect}
 }
 
-// log is the invocation's logger. It is built on first use: most forwarded
-// invocations log only their closing line, which needs no logger of its own.
+// Value implements context.Context: the state itself for invocationKey, else the parent's value.
+func (st *invocationState) Value(key any) any {
+	if key == (invocationKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// log is the invocation's logger. It is built on first use: most invocations log nothing of
+// their own.
 func (st *invocationState) log() *slog.Logger {
-	st.once.Do(func() { st.logger = st.base.With(st.attrs...) })
+	st.once.Do(func() { st.logger = st.base.With("function", st.function, "invocation_id", st.id) })
 	return st.logger
 }
 
-// logDone writes the invocation's closing line.
-func (st *invocationState) logDone(ctx context.Context, args ...any) {
-	if st.base.Enabled(ctx, slog.LevelInfo) {
-		st.base.InfoContext(ctx, "invocation", append(st.attrs, args...)...)
+// logDone writes the invocation's closing line: at Debug level, since the Functions host
+// records every invocation's status and duration itself (Host.Results), and at Warn when the
+// answer is a server error. Nothing is built when the level is off: this runs on every request.
+func (st *invocationState) logDone(mode, method string, status int, start time.Time) {
+	level := slog.LevelDebug
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelWarn
 	}
-}
-
-// withInvocation returns ctx carrying st.
-func withInvocation(ctx context.Context, st *invocationState) context.Context {
-	return context.WithValue(ctx, invocationKey{}, st)
+	if !st.base.Enabled(st, level) {
+		return
+	}
+	args := []any{"function", st.function, "invocation_id", st.id, "mode", mode}
+	if method != "" {
+		args = append(args, "method", method)
+	}
+	st.base.Log(st, level, "invocation", append(args, "status", status, "duration", time.Since(start))...)
 }
 
 // Log records a line for the current invocation: appended to Logs in payload mode, and always

@@ -27,9 +27,9 @@ type payloadResponse struct {
 func (a *App) servePayload(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
 	id := r.Header.Get("X-Azure-Functions-InvocationId")
-	st := newInvocationState(a.logger, fn, id, true)
+	st := newInvocationState(r.Context(), a.logger, fn, id, true)
 	logger := st.log()
-	ctx := withInvocation(r.Context(), st)
+	var ctx context.Context = st
 
 	inv, err := readInvocation(w, r)
 	if err != nil {
@@ -42,9 +42,9 @@ func (a *App) servePayload(w http.ResponseWriter, r *http.Request, fn *Function)
 	case fn.IsHTTP() && (invHandler == nil || err != nil):
 		a.invokeHTTP(ctx, w, fn, inv, httpHandler, err, logger, start)
 	case err != nil:
-		writePayloadFailure(w, logger, start, problem(http.StatusBadRequest, "invalid-invocation", "Invalid invocation request", "the invocation request is not a JSON object with Data and Metadata"))
+		writePayloadFailure(w, st, start, problem(http.StatusBadRequest, "invalid-invocation", "Invalid invocation request", "the invocation request is not a JSON object with Data and Metadata"))
 	case invHandler == nil:
-		writePayloadFailure(w, logger, start, noHandlerProblem(fn))
+		writePayloadFailure(w, st, start, noHandlerProblem(fn))
 	default:
 		a.invokeHandler(ctx, w, fn, inv, invHandler, st, logger, start)
 	}
@@ -108,7 +108,7 @@ func (a *App) invokeHTTP(ctx context.Context, w http.ResponseWriter, fn *Functio
 	}
 	writePayload(w, logger, resp)
 	status, _ := strconv.Atoi(out.StatusCode)
-	logger.Info("invocation", "mode", "payload", "method", method, "status", status, "duration", time.Since(start))
+	st.logDone("payload", method, status, start)
 }
 
 // invokeHandler runs an InvocationHandler and answers its Result.
@@ -116,7 +116,7 @@ func (a *App) invokeHandler(ctx context.Context, w http.ResponseWriter, fn *Func
 	res, err := callInvocation(ctx, h, inv)
 	if err != nil {
 		logger.Error("function failed", "error", err)
-		writePayloadFailure(w, logger, start, problem(http.StatusInternalServerError, "invocation-failed", "Function failed",
+		writePayloadFailure(w, st, start, problem(http.StatusInternalServerError, "invocation-failed", "Function failed",
 			"the function returned an error; see the handler's log"))
 		return
 	}
@@ -133,7 +133,7 @@ func (a *App) invokeHandler(ctx context.Context, w http.ResponseWriter, fn *Func
 		resp.ReturnValue = protectOutput(b, resp.ReturnValue)
 	}
 	writePayload(w, logger, resp)
-	logger.Info("invocation", "mode", "payload", "status", http.StatusOK, "duration", time.Since(start))
+	st.logDone("payload", "", http.StatusOK, start)
 }
 
 // callInvocation calls h, turning a panic into an error that does not carry the panic value.
@@ -194,7 +194,7 @@ func encodeJSON(v any) ([]byte, error) {
 
 // writePayloadFailure answers a failed non-HTTP invocation: a problem with p.Status, so the host
 // treats the invocation as failed.
-func writePayloadFailure(w http.ResponseWriter, logger *slog.Logger, start time.Time, p Problem) {
+func writePayloadFailure(w http.ResponseWriter, st *invocationState, start time.Time, p Problem) {
 	WriteProblem(w, p)
-	logger.Info("invocation", "mode", "payload", "status", p.Status, "duration", time.Since(start))
+	st.logDone("payload", "", p.Status, start)
 }

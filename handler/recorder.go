@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 )
 
@@ -33,6 +34,12 @@ func (rec *recorder) Write(p []byte) (int, error) {
 	return rec.body.Write(p)
 }
 
+// WriteString implements io.StringWriter, so that io.WriteString does not copy s.
+func (rec *recorder) WriteString(s string) (int, error) {
+	rec.WriteHeader(http.StatusOK)
+	return rec.body.WriteString(s)
+}
+
 // statusCode is the final status (200 when the function wrote nothing).
 func (rec *recorder) statusCode() int {
 	if rec.status == 0 {
@@ -62,6 +69,14 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(p)
+}
+
+// WriteString implements io.StringWriter, so that io.WriteString does not copy s.
+func (w *statusWriter) WriteString(s string) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return io.WriteString(w.ResponseWriter, s)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer (Flush, deadlines).

@@ -255,8 +255,9 @@ func isGUID(v string) bool {
 
 // route is one forwarded function's route under the route prefix.
 type route struct {
-	fn   *Function
-	segs []segment // the prefix's literals, then the route's segments
+	fn     *Function
+	segs   []segment     // the prefix's literals, then the route's segments
+	params []*routeParam // the route's parameters, in order
 }
 
 // newRoute builds the route of fn under prefix from its parsed segments.
@@ -268,43 +269,44 @@ func newRoute(fn *Function, prefix string, segs []segment) *route {
 		}
 	}
 	rt.segs = append(rt.segs, segs...)
+	for _, s := range rt.segs {
+		if s.param != nil {
+			rt.params = append(rt.params, s.param)
+		}
+	}
 	return rt
 }
 
-// pathSegments splits an escaped request path as ASP.NET Core routing does: without the leading
-// slash and ignoring one trailing slash ("/api/health/" is "api", "health"). Segments stay
-// escaped, so a %2F is part of its segment, not a separator.
-func pathSegments(escaped string) []string {
-	p := strings.TrimPrefix(escaped, "/")
-	p = strings.TrimSuffix(p, "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
-}
-
-// match reports whether the escaped path segments parts match the route and returns the
-// parameter values, unescaped, in the order of the route's parameters. Literals compare
-// case-insensitively, a parameter needs a non-empty segment that meets its constraints, an
-// optional last parameter and a catch-all may be absent, and a catch-all takes the rest of the
-// path, slashes included.
-func (rt *route) match(parts []string) ([]string, bool) {
-	var values []string
+// match reports whether the escaped request path matches the route and appends the parameter
+// values, unescaped, to values, in the order of rt.params. The path is split as ASP.NET Core
+// routing splits it: without the leading slash and ignoring one trailing slash ("/api/health/"
+// is "api", "health"), and segments are unescaped one by one, so a %2F belongs to its segment
+// rather than separating two. Literals compare case-insensitively, a parameter needs a
+// non-empty segment that meets its constraints, an optional last parameter and a catch-all may
+// be absent, and a catch-all takes the rest of the path, slashes included.
+func (rt *route) match(path string, values []string) ([]string, bool) {
+	rest := strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/")
+	more := rest != "" // segments remain in rest
 	for i, s := range rt.segs {
 		if s.param != nil && s.param.catchAll {
-			rest, err := url.PathUnescape(strings.Join(parts[min(i, len(parts)):], "/"))
-			if err != nil || (rest != "" && !s.param.meets(rest)) {
+			if !more {
+				rest = ""
+			}
+			v, err := url.PathUnescape(rest)
+			if err != nil || (v != "" && !s.param.meets(v)) {
 				return nil, false
 			}
-			return append(values, rest), true
+			return append(values, v), true
 		}
-		if i >= len(parts) {
+		if !more {
 			if s.param != nil && s.param.optional && i == len(rt.segs)-1 {
 				return append(values, ""), true
 			}
 			return nil, false
 		}
-		v, err := url.PathUnescape(parts[i])
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		v, err := url.PathUnescape(seg)
 		if err != nil {
 			return nil, false
 		}
@@ -319,21 +321,10 @@ func (rt *route) match(parts []string) ([]string, bool) {
 		}
 		values = append(values, v)
 	}
-	if len(parts) != len(rt.segs) {
+	if more {
 		return nil, false
 	}
 	return values, true
-}
-
-// params returns the route's parameters in order.
-func (rt *route) params() []*routeParam {
-	var ps []*routeParam
-	for _, s := range rt.segs {
-		if s.param != nil {
-			ps = append(ps, s.param)
-		}
-	}
-	return ps
 }
 
 // meets reports whether v satisfies every constraint of p.

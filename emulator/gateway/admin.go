@@ -14,6 +14,7 @@ import (
 //	POST /faults/drop                    close every client connection: {"dropped": n}
 //	POST /faults/pause?for=2s            hold all traffic for a duration
 //	POST /faults/delay?d=5ms             add latency per forwarded batch (0 removes it)
+//	POST /network/rtt?d=1ms              round-trip time of connections accepted from now on (SetRoundTrip)
 //	POST /faults/refuse?on=true|false    refuse new connections, or stop refusing
 //	POST /faults/revoke?oid=<object-id>  remove an object ID's access policy assignment
 //	POST /policies?oid=<id>&access=<acl> assign an access policy (access empty: default)
@@ -25,24 +26,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("POST /faults/drop", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]int{"dropped": g.DropAll()})
 	})
-	mux.HandleFunc("POST /faults/pause", func(w http.ResponseWriter, r *http.Request) {
-		d, err := durationParam(r, "for")
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		g.Pause(d)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /faults/delay", func(w http.ResponseWriter, r *http.Request) {
-		d, err := durationParam(r, "d")
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		g.SetDelay(d)
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("POST /faults/pause", setDuration("for", g.Pause))
+	mux.HandleFunc("POST /faults/delay", setDuration("d", g.SetDelay))
+	mux.HandleFunc("POST /network/rtt", setDuration("d", g.SetRoundTrip))
 	mux.HandleFunc("POST /faults/refuse", func(w http.ResponseWriter, r *http.Request) {
 		on, err := strconv.ParseBool(r.URL.Query().Get("on"))
 		if err != nil {
@@ -77,6 +63,19 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// setDuration serves a POST that calls set with the duration in query parameter name.
+func setDuration(name string, set func(time.Duration)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, err := durationParam(r, name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		set(d)
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 func durationParam(r *http.Request, name string) (time.Duration, error) {

@@ -28,6 +28,9 @@ type Config struct {
 	// CAFile is where the CA certificate (PEM) is written when TLS is on.
 	// Empty: a temporary file, removed by Close.
 	CAFile string
+	// RoundTrip is the network's round-trip time between clients and the gateway; see
+	// Gateway.SetRoundTrip. Zero: loopback as it is.
+	RoundTrip time.Duration
 	// ClockSkew is the leeway for nbf and exp when verifying a token. Zero
 	// (the default) is strict, like Azure. Connections are closed at exp
 	// regardless.

@@ -16,6 +16,10 @@
 // reply, so an AUTH the server refuses (inside a RESP2 subscription, queued in
 // MULTI) does not extend the connection's life.
 //
+// SetRoundTrip (Config.RoundTrip) gives the connections between clients and the gateway the
+// round-trip time of a real network, TCP and TLS handshakes included, in user space: the kernel's
+// netem qdisc is not available on every machine this runs on.
+//
 // Decisions where Azure's behaviour is not documented:
 //   - The default policy is "+@all -@admin ~* &*": all data commands and keys,
 //     but no administrative commands (ACL, CONFIG, DEBUG, MONITOR, …), as on

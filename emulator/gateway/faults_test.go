@@ -111,6 +111,8 @@ func TestAdminHandler(t *testing.T) {
 	post("/faults/pause?for=1ms", http.StatusNoContent)
 	post("/faults/pause?for=soon", http.StatusBadRequest)
 	post("/faults/delay?d=0", http.StatusNoContent)
+	post("/network/rtt?d=0", http.StatusNoContent)
+	post("/network/rtt?d=-1ms", http.StatusBadRequest)
 	post("/faults/refuse?on=false", http.StatusNoContent)
 	post("/faults/refuse", http.StatusBadRequest)
 	post("/policies?oid="+otherOID+"&access=%2B%40read+~*", http.StatusNoContent)

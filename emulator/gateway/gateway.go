@@ -26,6 +26,7 @@ type Gateway struct {
 
 	pausedUntil atomic.Int64 // unix nanoseconds; 0 when never paused
 	delay       atomic.Int64 // time.Duration
+	rtt         atomic.Int64 // time.Duration, SetRoundTrip
 	refuse      atomic.Bool
 
 	mu       sync.Mutex
@@ -53,6 +54,7 @@ func New(cfg Config) (*Gateway, error) {
 		policies: make(map[string]policy),
 		done:     make(chan struct{}),
 	}
+	g.SetRoundTrip(cfg.RoundTrip)
 	if cfg.TLS {
 		if err := g.setupTLS(); err != nil {
 			return nil, err
@@ -98,6 +100,7 @@ func (g *Gateway) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
+	ln = latencyListener{Listener: ln, g: g}
 	if g.tlsConf != nil {
 		ln = tls.NewListener(ln, g.tlsConf)
 	}
