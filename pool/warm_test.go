@@ -48,10 +48,10 @@ func serveAnyCommand(conn net.Conn) {
 	}
 }
 
-// dialTimes borrows n connections from a fresh client with the given spread, in a synctest
-// bubble, and returns when each was dialed, relative to the start.
-func dialTimes(t *testing.T, n int, spread time.Duration) []time.Duration {
-	var times []time.Duration
+// dialTimes borrows n connections with the given spread from a fresh client that has idle
+// connections already (dialed before the start), in a synctest bubble, and returns when each
+// connection was dialed and when each borrow began its work, relative to the start.
+func dialTimes(t *testing.T, n, idle int, spread time.Duration) (dials, work []time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		start := time.Now()
@@ -60,7 +60,7 @@ func dialTimes(t *testing.T, n int, spread time.Duration) []time.Duration {
 			Addr: "127.0.0.1:6379", Protocol: 2, DisableIdentity: true, PoolSize: n, MaxRetries: -1,
 			Dialer: func(context.Context, string, string) (net.Conn, error) {
 				mu.Lock()
-				times = append(times, time.Since(start))
+				dials = append(dials, time.Since(start))
 				mu.Unlock()
 				client, server := net.Pipe()
 				go serveAnyCommand(server)
@@ -69,12 +69,25 @@ func dialTimes(t *testing.T, n int, spread time.Duration) []time.Duration {
 		})
 		defer c.Close()
 		ctx := context.Background()
-		if err := borrow(ctx, c, n, spread, func(cn *redis.Conn) error { return cn.Ping(ctx).Err() }); err != nil {
+		if idle > 0 {
+			if err := borrow(ctx, c, idle, 0, func(cn *redis.Conn) error { return cn.Ping(ctx).Err() }); err != nil {
+				t.Fatal(err)
+			}
+			dials = nil
+		}
+		err := borrow(ctx, c, n, spread, func(cn *redis.Conn) error {
+			mu.Lock()
+			work = append(work, time.Since(start))
+			mu.Unlock()
+			return cn.Ping(ctx).Err()
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	})
-	slices.Sort(times)
-	return times
+	slices.Sort(dials)
+	slices.Sort(work)
+	return dials, work
 }
 
 // Warm-up staggers its dials: each connection waits a random delay within the window, so a
@@ -82,7 +95,7 @@ func dialTimes(t *testing.T, n int, spread time.Duration) []time.Duration {
 // advice: https://learn.microsoft.com/azure/redis/best-practices-server-load#avoid-client-connection-spikes).
 func TestBorrowStaggersDials(t *testing.T) {
 	const n = 8
-	at := dialTimes(t, n, time.Second)
+	at, _ := dialTimes(t, n, 0, time.Second)
 	if len(at) != n {
 		t.Fatalf("%d dials, want %d", len(at), n)
 	}
@@ -93,8 +106,20 @@ func TestBorrowStaggersDials(t *testing.T) {
 		t.Errorf("all %d dials at %v: not staggered", n, at[0])
 	}
 	// Without a spread (re-authentication passes over idle connections) nothing waits.
-	if at := dialTimes(t, n, 0); len(at) != n || at[n-1] != 0 {
+	if at, _ := dialTimes(t, n, 0, 0); len(at) != n || at[n-1] != 0 {
 		t.Errorf("unstaggered dials at %v, want all at 0", at)
+	}
+}
+
+// An idle connection needs no dial, so its borrow does not wait: warm-up PINGs the connection its
+// first command opened at once, and only the new ones are staggered.
+func TestBorrowTakesIdleConnectionsAtOnce(t *testing.T) {
+	dials, work := dialTimes(t, 4, 1, time.Second)
+	if len(dials) != 3 || len(work) != 4 {
+		t.Fatalf("%d dials and %d borrows, want 3 and 4", len(dials), len(work))
+	}
+	if work[0] != 0 || dials[0] == 0 {
+		t.Errorf("borrows began at %v, dials at %v: want the idle one at once, the dials later", work, dials)
 	}
 }
 
