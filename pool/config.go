@@ -89,8 +89,10 @@ type Config struct {
 	// connection 3 minutes before expiry.
 	RefreshRatio float64 `envconfig:"REDIS_TOKEN_REFRESH_RATIO"`
 
-	// PoolSize is the maximum number of connections (REDIS_POOL_SIZE);
-	// default 10 per CPU (go-redis's default).
+	// PoolSize is the maximum number of connections (REDIS_POOL_SIZE), per
+	// node in a cluster. Default: 10 per CPU plus 10, the most a default
+	// go-redis client opens (its pool and its pipeline pool, which this pool
+	// folds into one); in a cluster go-redis's 5 per CPU per node.
 	PoolSize int `envconfig:"REDIS_POOL_SIZE"`
 	// MinIdleConns is how many connections Warm opens and the pool keeps
 	// (REDIS_MIN_IDLE_CONNS); default 2.

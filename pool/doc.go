@@ -83,7 +83,8 @@
 //     the deadline is closed then. Keep blocking timeouts well under the
 //     token lifetime.
 //   - Pipelines use the main pool (PipelinePoolSize -1), so one pool is kept
-//     authenticated.
+//     authenticated; its default size adds the 10 connections go-redis's
+//     pipeline pool would hold, and REDIS_POOL_SIZE stays the one bound.
 //   - Cluster detection (REDIS_CLUSTER=auto) asks the server once at New; if
 //     Redis cannot be reached then, a plain client is used. Set REDIS_CLUSTER
 //     explicitly in Azure (the Bicep does).

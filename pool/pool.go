@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,15 +181,26 @@ func (p *Pool) newClient(cluster bool, dial dialFunc) redis.UniversalClient {
 			PipelinePoolSize: -1,
 		})
 	}
+	size := p.cfg.PoolSize
+	if size == 0 {
+		size = defaultPoolSize()
+	}
 	return redis.NewClient(&redis.Options{
 		Addr: p.cfg.Addr, Dialer: dial, Password: password,
 		CredentialsProviderContext: p.credentials(),
-		PoolSize:                   p.cfg.PoolSize, MinIdleConns: p.cfg.MinIdleConns,
+		PoolSize:                   size, MinIdleConns: p.cfg.MinIdleConns,
 		DialTimeout: p.cfg.DialTimeout, ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout,
 		// One pool to keep authenticated: pipelines use the main pool.
 		PipelinePoolSize: -1,
 	})
 }
+
+// defaultPoolSize is a plain client's pool size when REDIS_POOL_SIZE is unset: the most
+// connections a default go-redis client opens, its 10 per CPU plus its separate pipeline pool
+// (redis.DefaultPipelinePoolSize), which this pool folds into one so that one pool is kept
+// authenticated. With only 10 per CPU, requests beyond that many in flight wait for a
+// connection where a plain go-redis handler running transactions (a cache PUT) would have one.
+func defaultPoolSize() int { return 10*runtime.GOMAXPROCS(0) + redis.DefaultPipelinePoolSize }
 
 // isCluster asks the server (INFO cluster) whether cluster mode is on.
 func (p *Pool) isCluster(ctx context.Context, dial dialFunc) (bool, error) {
