@@ -76,13 +76,16 @@ func (r *results) markdown() string {
 		p("## 4. Cold start (bin/handler exec'd directly, GET / polled every 1 ms)")
 		p("")
 		p("Gate on: WARMUP_TIMEOUT=10s (GET / waits for the token and the minimum idle connections). Gate off: WARMUP_TIMEOUT=1ms (GET / answers at once;")
-		p("the warm-up context expires, so the pool dials on first use). Warm p50 is that of the %d GETs after the first, on the same process.", warmGets)
+		p("the warm-up context expires, so the pool dials on first use). Warm p50 is that of the %d GETs after the first, back to back, on the same process.", warmGets)
+		p("Paused p50 is that of %d later GETs each sent as the first one is, right after %d polls of GET / a millisecond apart: on this machine a loopback", pausedGets, pausedPolls)
+		p("round trip after an idle millisecond costs more than one right after another (idle cores sleep), and the first GET pays that without being first.")
 		p("Medians of %d starts each.", r.Cold[0].Trials)
 		p("")
-		p("| Gate | RTT | exec → GET / (ms) | max (ms) | exec → first cache GET (ms) | first GET latency (µs) | warm p50 (µs) | first / warm p50 | failed first GETs |")
-		p("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+		p("| Gate | RTT | exec → GET / (ms) | max (ms) | exec → first cache GET (ms) | first GET latency (µs) | warm p50 (µs) | first / warm p50 | paused p50 (µs) | first / paused p50 | failed first GETs |")
+		p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, c := range r.Cold {
-			p("| %s | %s | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f | %d |", c.Gate, rttName(c.RTTus), c.ReadyMs, c.ReadyMaxMs, c.FirstGetMs, c.FirstGetLatUs, c.WarmP50us, c.FirstVsWarm, c.Failed)
+			p("| %s | %s | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f | %.0f | %.2f | %d |", c.Gate, rttName(c.RTTus), c.ReadyMs, c.ReadyMaxMs, c.FirstGetMs,
+				c.FirstGetLatUs, c.WarmP50us, c.FirstVsWarm, c.PausedP50us, c.FirstVsPaused, c.Failed)
 		}
 	}
 	if len(r.Rotation) > 0 {

