@@ -202,14 +202,24 @@ func (r *results) rttMarkdown(p func(string, ...any)) {
 		}
 	}
 	p("")
-	p("What the RTT adds to each warm p50 (p50 at the RTT − p50 on loopback): over the RTT as configured, and over what it adds to go-redis")
-	p("alone, one round trip as this emulation and machine deliver it (the emulator's waits overshoot by some tens of µs each way, and a process")
-	p("that idles for a round trip wakes up more slowly on this VM than one kept busy on loopback; both handlers have one more process to wake).")
+	p("Redis round trips per request, counted: the command flights the gateway forwarded to redis-server (what a client wrote together,")
+	p("forwarded in one write) while each target served %d requests one at a time, on loopback.", flightRequests)
 	p("")
-	p("| RTT | Operation | Target | added µs | added / RTT | added / go-redis's round trip |")
-	p("|---|---|---|---:|---:|---:|")
+	p("| Operation | Target | requests | flights | flights / request |")
+	p("|---|---|---:|---:|---:|")
+	for _, f := range r.RTT.Flights {
+		p("| %s | %s | %d | %d | %.3f |", f.Op, f.Target, f.Requests, f.Flights, f.PerRequest)
+	}
+	p("")
+	p("What the RTT adds to each warm p50 (p50 at the RTT − p50 on loopback): over the RTT as configured, over what it adds to go-redis")
+	p("alone, and over what it adds to (b), the minimal handler that sends one command per request. The emulator's waits overshoot by some")
+	p("tens of µs each way, and a process that idles for a round trip wakes up more slowly on this VM than one kept busy on loopback; both")
+	p("handlers have one more process to wake than go-redis alone, which is why (b) is the reference of the target.")
+	p("")
+	p("| RTT | Operation | Target | added µs | added / RTT | added / go-redis's | added / (b)'s |")
+	p("|---|---|---|---:|---:|---:|---:|")
 	for _, d := range r.RTT.Deltas {
-		p("| %s | %s | %s | %+.0f | %.2f | %.2f |", rttName(d.RTTus), d.Op, d.Target, d.DeltaUs, d.PerRTT, d.PerRoundTrip)
+		p("| %s | %s | %s | %+.0f | %.2f | %.2f | %.2f |", rttName(d.RTTus), d.Op, d.Target, d.DeltaUs, d.PerRTT, d.PerRoundTrip, d.PerBaseline)
 	}
 	p("")
 	p("The per-invocation anti-pattern (an azidentity credential, GetToken, a go-redis client: TCP, TLS, HELLO with AUTH, the GET, Close) next to its")

@@ -48,6 +48,19 @@ type rttDelta struct {
 	// PerRoundTrip is DeltaUs over what the RTT adds to go-redis alone for the same operation:
 	// one round trip as this emulated network and machine deliver it.
 	PerRoundTrip float64 `json:"delta_per_round_trip"`
+	// PerBaseline is DeltaUs over what the RTT adds to (b), the minimal handler that sends one
+	// command per request: one round trip as a handler process behind an HTTP client pays it.
+	PerBaseline float64 `json:"delta_per_baseline_delta"`
+}
+
+// flightRow counts the Redis round trips of one target's requests exactly: the command flights
+// the gateway forwarded (gateway.Stats.Flights) while the target served requests one at a time.
+type flightRow struct {
+	Target     string  `json:"target"`
+	Op         string  `json:"op"`
+	Requests   int     `json:"requests"`
+	Flights    int64   `json:"flights"`
+	PerRequest float64 `json:"flights_per_request"`
 }
 
 // antiRow is the anti-pattern at one round-trip time next to its physical bound: roundTrips
@@ -74,6 +87,8 @@ type rttResults struct {
 	TokenRequestUs float64    `json:"token_request_us"`
 	Deltas         []rttDelta `json:"deltas"`
 	AntiPattern    []antiRow  `json:"anti_pattern"`
+	// Flights are counted on loopback (the RTT does not change them).
+	Flights []flightRow `json:"flights"`
 }
 
 // runRTT measures, at each round-trip time between the handler and Redis (the gateway's), the
@@ -89,11 +104,12 @@ func runRTT(ctx context.Context, s *stack, cfg config) (rttResults, error) {
 	res.TokenRequestUs = tok
 	for _, rtt := range rtts {
 		s.Gateway.SetRoundTrip(rtt)
-		lv, err := measureRTT(ctx, s, cfg, rtt)
+		lv, flights, err := measureRTT(ctx, s, cfg, rtt)
 		if err != nil {
 			return res, fmt.Errorf("at %v: %w", rtt, err)
 		}
 		res.Levels = append(res.Levels, lv)
+		res.Flights = append(res.Flights, flights...)
 	}
 	at := func(lv rttLevel, target, op string) cell {
 		for _, c := range lv.Cells {
@@ -108,10 +124,11 @@ func runRTT(ctx context.Context, s *stack, cfg config) (rttResults, error) {
 		if lv.RTTus > 0 {
 			for _, op := range rttOps {
 				one := at(lv, targetRaw, op).P50us - at(loop, targetRaw, op).P50us
+				base := at(lv, targetBaseline, op).P50us - at(loop, targetBaseline, op).P50us
 				for _, target := range rttTargets {
 					d := at(lv, target, op).P50us - at(loop, target, op).P50us
 					res.Deltas = append(res.Deltas, rttDelta{Target: target, Op: op, RTTus: lv.RTTus, DeltaUs: d,
-						PerRTT: d / lv.RTTus, PerRoundTrip: d / one})
+						PerRTT: d / lv.RTTus, PerRoundTrip: d / one, PerBaseline: d / base})
 				}
 			}
 		}
@@ -129,15 +146,32 @@ func runRTT(ctx context.Context, s *stack, cfg config) (rttResults, error) {
 	return res, nil
 }
 
-// measureRTT measures one round-trip time.
-func measureRTT(ctx context.Context, s *stack, cfg config, rtt time.Duration) (rttLevel, error) {
+// flightRequests is how many requests each target serves while its flights are counted.
+const flightRequests = 500
+
+// measureRTT measures one round-trip time; on loopback it also counts each target's flights.
+func measureRTT(ctx context.Context, s *stack, cfg config, rtt time.Duration) (rttLevel, []flightRow, error) {
 	lv := rttLevel{RTTus: micros(rtt)}
 	t, err := startTargets(ctx, s, append(rttTargets, targetPerInvoc)...)
 	if err != nil {
-		return lv, err
+		return lv, nil, err
 	}
 	defer t.Close()
 	t.warmUp(ctx, rttTargets, rttOps, 1, cfg.warmup)
+	var flights []flightRow
+	if rtt == 0 {
+		for _, op := range rttOps {
+			for _, target := range rttTargets {
+				before := s.Gateway.Stats().Flights
+				l := drive(ctx, 1, time.Minute, flightRequests, t.op(target, op))
+				row := flightRow{Target: target, Op: op, Requests: len(l.samples), Flights: s.Gateway.Stats().Flights - before}
+				row.PerRequest = float64(row.Flights) / float64(row.Requests)
+				flights = append(flights, row)
+			}
+			n := len(flights)
+			logf("rtt flights per %-9s  a %.2f  b %.2f  c %.2f", op, flights[n-3].PerRequest, flights[n-2].PerRequest, flights[n-1].PerRequest)
+		}
+	}
 	for _, op := range rttOps {
 		cells := measure(ctx, t, rttTargets, op, 1, cfg.rttTrials, cfg.trialDur)
 		lv.Cells = append(lv.Cells, cells...)
@@ -150,7 +184,7 @@ func measureRTT(ctx context.Context, s *stack, cfg config, rtt time.Duration) (r
 	lv.Cells = append(lv.Cells, cells...)
 	logf("rtt %v anti-pattern p50 %.0fµs (%d token requests for %d invocations)", rtt, cells[0].P50us,
 		lv.PerInvocTokenRequests, lv.PerInvocInvocations)
-	return lv, nil
+	return lv, flights, nil
 }
 
 // tokenRequestLatency is the median latency of n token requests for the app's identity, as

@@ -126,6 +126,7 @@ func (c *conn) forwardCommands() {
 			return
 		}
 		c.enqueue(entries)
+		c.g.counters.flights.Add(1)
 		if _, err := c.backend.Write(batch); err != nil {
 			return
 		}

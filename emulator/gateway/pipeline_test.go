@@ -123,3 +123,24 @@ func TestRepliesThatCannotBeMatched(t *testing.T) {
 		t.Fatal("open after a protocol error")
 	}
 }
+
+// TestFlightsCountWrites counts one flight for commands a client writes together and one for each
+// command it writes after waiting for the reply before it.
+func TestFlightsCountWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	c := dialRaw(t, e.g.Addr())
+	good := e.signer.token(t, testOID, time.Hour)
+	c.send("AUTH "+testOID+" "+good, "SET k v", "GET k")
+	for range 3 {
+		c.read()
+	}
+	if got := e.g.Stats().Flights; got != 1 {
+		t.Fatalf("flights after one write of 3 commands = %d, want 1", got)
+	}
+	c.do("GET k")
+	c.do("GET k")
+	if got := e.g.Stats().Flights; got != 3 {
+		t.Fatalf("flights after 2 more commands, each after its reply = %d, want 3", got)
+	}
+}

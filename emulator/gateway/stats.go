@@ -21,11 +21,15 @@ type Stats struct {
 	ClosedTokenExpired int64 `json:"closed_token_expired"`
 	// ClosedByFault counts connections closed by DropAll.
 	ClosedByFault int64 `json:"closed_by_fault"`
+	// Flights counts the batches of commands forwarded to the backend: what a client wrote
+	// together and the gateway read before its buffer ran dry, forwarded in one write. A client
+	// that waits for its replies before it writes again pays one round trip per flight.
+	Flights int64 `json:"flights"`
 }
 
 // counters are the live form of Stats.
 type counters struct {
-	connections, refused, authOK, reauths, closedExpired, closedFault atomic.Int64
+	connections, refused, authOK, reauths, closedExpired, closedFault, flights atomic.Int64
 	// authFailed is filled once by newCounters and only read afterwards.
 	authFailed map[string]*atomic.Int64
 }
@@ -50,6 +54,7 @@ func (g *Gateway) Stats() Stats {
 		ReAuths:            c.reauths.Load(),
 		ClosedTokenExpired: c.closedExpired.Load(),
 		ClosedByFault:      c.closedFault.Load(),
+		Flights:            c.flights.Load(),
 		AuthFailed:         make(map[string]int64, len(c.authFailed)),
 	}
 	for r, n := range c.authFailed {
