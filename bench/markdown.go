@@ -25,7 +25,10 @@ func (r *results) markdown() string {
 			100*n.RPSSpreadMedian)
 		p("the figures; %.0f %% at most), and %.0f %% (at most %.0f %%) for p50 at concurrency 1. Each figure is the median of its trials, and the targets'",
 			100*n.RPSSpreadMax, 100*n.P50SpreadMedian, 100*n.P50SpreadMax)
-		p("trials alternate, so a drift of the machine's load reaches all of them; a ratio within a few percent of its threshold is still a coin toss.")
+		p("trials alternate, so a drift of the machine's load reaches all of them. A ratio is the median of the trials' ratios; the middle half of the")
+		p("trials' (c)/(b) ratios spans %.0f %% of their median for throughput at concurrency 50 and %.0f %% for p50 at concurrency 1 (medians over the",
+			100*n.RatioRPSSpreadMedian, 100*n.RatioP50SpreadMedian)
+		p("operations): a ratio within a few percent of its threshold is still a coin toss.")
 	}
 	p("")
 	p("## Targets")

@@ -54,6 +54,10 @@ type noise struct {
 	RPSSpreadMax    float64 `json:"rps_spread_max"`
 	P50SpreadMedian float64 `json:"p50_spread_median"` // concurrency 1
 	P50SpreadMax    float64 `json:"p50_spread_max"`
+	// RatioRPSSpreadMedian and RatioP50SpreadMedian are the median spread of the (c)/(b) ratios'
+	// trials, at concurrency 50 and 1.
+	RatioRPSSpreadMedian float64 `json:"ratio_rps_spread_median"`
+	RatioP50SpreadMedian float64 `json:"ratio_p50_spread_median"`
 }
 
 // target is one of the issues' targets, met or not, with the figure. A figure reported without
@@ -82,7 +86,8 @@ var fairness = []string{
 		"share the bench process; all of it and redis-server share the same cores.",
 	"Load: Go HTTP client with keep-alive (MaxIdleConnsPerHost 256), one client per target; every handler may hold as many Redis connections as a default go-redis client: " +
 		"10 per CPU, plus 10 in go-redis's separate pipeline pool, which the pool's default REDIS_POOL_SIZE includes since it keeps one pool. " +
-		"Each figure is the median of the trials; trials of the targets are interleaved, in rotating order.",
+		"Each figure is the median of the trials; trials of the targets are interleaved, in rotating order, and a ratio of two targets is the median " +
+		"of their ratios trial by trial (each trial runs every target once, back to back, so the machine's drift between trials cancels).",
 	"Latencies are exact: every request's duration is kept and sorted (nearest-rank percentiles).",
 	"A round-trip time (RTT) between the handler and Redis is the gateway's: it delays each direction of the connections it accepts by half of it, " +
 		"the client's first bytes by one more (the TCP handshake), with nanosleep (Go's timers wake no sooner than 1 ms). The token service is not " +
@@ -131,8 +136,20 @@ func (r *results) measureNoise() {
 			p50 = append(p50, c.P50Spread)
 		}
 	}
+	var rrps, rp50 []float64
+	for _, x := range r.Warm.Ratios {
+		if x.Of != targetHandler || x.Versus != targetBaseline {
+			continue
+		}
+		if x.Conc == 50 {
+			rrps = append(rrps, x.RPSSpread)
+		} else {
+			rp50 = append(rp50, x.P50Spread)
+		}
+	}
 	if len(rps) > 0 && len(p50) > 0 {
-		r.Noise = noise{RPSSpreadMedian: median(rps), RPSSpreadMax: slices.Max(rps), P50SpreadMedian: median(p50), P50SpreadMax: slices.Max(p50)}
+		r.Noise = noise{RPSSpreadMedian: median(rps), RPSSpreadMax: slices.Max(rps), P50SpreadMedian: median(p50), P50SpreadMax: slices.Max(p50),
+			RatioRPSSpreadMedian: median(rrps), RatioP50SpreadMedian: median(rp50)}
 	}
 }
 

@@ -42,6 +42,9 @@ type cell struct {
 	// run's own noise.
 	RPSSpread float64 `json:"rps_spread"`
 	P50Spread float64 `json:"p50_spread"`
+
+	// rpsTrials and p50Trials are the figures of each trial, in trial order, for the ratios.
+	rpsTrials, p50Trials []float64
 }
 
 // ratio compares (c) with another target for one operation and concurrency.
@@ -50,9 +53,12 @@ type ratio struct {
 	Op      string  `json:"op"`
 	Conc    int     `json:"concurrency"`
 	Versus  string  `json:"versus"`
-	RPS     float64 `json:"rps_ratio"` // of / versus
-	P50     float64 `json:"p50_ratio"` // of / versus
+	RPS     float64 `json:"rps_ratio"` // of / versus: the median of the trials' ratios (pairedRatio)
+	P50     float64 `json:"p50_ratio"` // of / versus: the median of the trials' ratios (pairedRatio)
 	P50Diff float64 `json:"p50_diff_us"`
+	// RPSSpread and P50Spread are the interquartile range of the trials' ratios over their median.
+	RPSSpread float64 `json:"rps_ratio_spread"`
+	P50Spread float64 `json:"p50_ratio_spread"`
 }
 
 // warmTargets are the running servers and clients of the warm-path phases: those that were
@@ -236,7 +242,7 @@ func measure(ctx context.Context, t *warmTargets, targets []string, kind string,
 	for _, name := range targets {
 		out = append(out, cell{Op: kind, Conc: conc, Target: name, Trials: trials,
 			RPS: median(rps[name]), P50us: median(p50[name]), P99us: median(p99[name]), Failed: failed[name], Requests: reqs[name],
-			RPSSpread: spread(rps[name]), P50Spread: spread(p50[name])})
+			RPSSpread: spread(rps[name]), P50Spread: spread(p50[name]), rpsTrials: rps[name], p50Trials: p50[name]})
 	}
 	return out
 }
@@ -273,12 +279,26 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 				{targetBaseFn, targetBaseline}, {targetHandler, targetBaseFn}} {
 				x, o := by[pair[0]], by[pair[1]]
 				res.Ratios = append(res.Ratios, ratio{Of: pair[0], Op: kind, Conc: conc, Versus: pair[1],
-					RPS: x.RPS / o.RPS, P50: x.P50us / o.P50us, P50Diff: x.P50us - o.P50us})
+					RPS: median(trialRatios(x.rpsTrials, o.rpsTrials)), P50: median(trialRatios(x.p50Trials, o.p50Trials)), P50Diff: x.P50us - o.P50us,
+					RPSSpread: spread(trialRatios(x.rpsTrials, o.rpsTrials)), P50Spread: spread(trialRatios(x.p50Trials, o.p50Trials))})
 			}
 			logf("warm %-9s c=%-2d  a0 %.0f/s  a %.0f/s  b %.0f/s  c %.0f/s  d %.0f/s  (c/b %.2f, p50 c %.0fµs b %.0fµs)",
 				kind, conc, by[targetDirect].RPS, by[targetRaw].RPS, by[targetBaseline].RPS, c.RPS, by[targetPayload].RPS,
-				c.RPS/by[targetBaseline].RPS, c.P50us, by[targetBaseline].P50us)
+				median(trialRatios(c.rpsTrials, by[targetBaseline].rpsTrials)), c.P50us, by[targetBaseline].P50us)
 		}
 	}
 	return res, nil
+}
+
+// trialRatios are x's figure over o's in each trial. Each trial runs every target once, back to
+// back, so a drift of the machine's load between trials, which moves both figures of a trial
+// together, cancels in their ratio; the median of these is the ratio the report gives.
+func trialRatios(x, o []float64) []float64 {
+	r := make([]float64, 0, len(x))
+	for i := range min(len(x), len(o)) {
+		if o[i] > 0 {
+			r = append(r, x[i]/o[i])
+		}
+	}
+	return r
 }
