@@ -1,8 +1,11 @@
 package pool
 
 import (
+	"context"
+	"runtime"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,4 +84,18 @@ func TestCredentialKinds(t *testing.T) {
 	_, err := newCredential(Config{CredentialKind: CredentialClientCertificate})
 	assert.ErrorIs(t, err, ErrIdentityNotFound, "a missing certificate is a configuration error")
 	assert.NotContains(t, err.Error(), "not-a-real-secret")
+}
+
+// Without REDIS_POOL_SIZE a plain client may hold what a default go-redis client holds, its pool
+// and its pipeline pool together; REDIS_POOL_SIZE is the bound when set.
+func TestPoolSizeDefault(t *testing.T) {
+	for _, tc := range []struct{ set, want int }{{0, 10*runtime.GOMAXPROCS(0) + redis.DefaultPipelinePoolSize}, {7, 7}} {
+		p, err := New(context.Background(), Config{Addr: "127.0.0.1:1", Auth: AuthNone, Cluster: ClusterNone, PoolSize: tc.set}, Options{})
+		require.NoError(t, err)
+		c, ok := p.Client().(*redis.Client)
+		require.True(t, ok)
+		assert.Equal(t, tc.want, c.Options().PoolSize, "REDIS_POOL_SIZE=%d", tc.set)
+		assert.Equal(t, -1, c.Options().PipelinePoolSize, "pipelines use the one pool")
+		require.NoError(t, p.Close())
+	}
 }
