@@ -53,8 +53,8 @@ type ratio struct {
 	Op      string  `json:"op"`
 	Conc    int     `json:"concurrency"`
 	Versus  string  `json:"versus"`
-	RPS     float64 `json:"rps_ratio"` // of / versus: the median of the trials' ratios (pairedRatio)
-	P50     float64 `json:"p50_ratio"` // of / versus: the median of the trials' ratios (pairedRatio)
+	RPS     float64 `json:"rps_ratio"` // of / versus: the median of the trials' ratios (trialRatios)
+	P50     float64 `json:"p50_ratio"` // of / versus: the median of the trials' ratios (trialRatios)
 	P50Diff float64 `json:"p50_diff_us"`
 	// RPSSpread and P50Spread are the interquartile range of the trials' ratios over their median.
 	RPSSpread float64 `json:"rps_ratio_spread"`
@@ -278,9 +278,9 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 			for _, pair := range [][2]string{{targetHandler, targetBaseline}, {targetHandler, targetRaw},
 				{targetBaseFn, targetBaseline}, {targetHandler, targetBaseFn}} {
 				x, o := by[pair[0]], by[pair[1]]
+				rps, p50 := trialRatios(x.rpsTrials, o.rpsTrials), trialRatios(x.p50Trials, o.p50Trials)
 				res.Ratios = append(res.Ratios, ratio{Of: pair[0], Op: kind, Conc: conc, Versus: pair[1],
-					RPS: median(trialRatios(x.rpsTrials, o.rpsTrials)), P50: median(trialRatios(x.p50Trials, o.p50Trials)), P50Diff: x.P50us - o.P50us,
-					RPSSpread: spread(trialRatios(x.rpsTrials, o.rpsTrials)), P50Spread: spread(trialRatios(x.p50Trials, o.p50Trials))})
+					RPS: median(rps), P50: median(p50), P50Diff: x.P50us - o.P50us, RPSSpread: spread(rps), P50Spread: spread(p50)})
 			}
 			logf("warm %-9s c=%-2d  a0 %.0f/s  a %.0f/s  b %.0f/s  c %.0f/s  d %.0f/s  (c/b %.2f, p50 c %.0fµs b %.0fµs)",
 				kind, conc, by[targetDirect].RPS, by[targetRaw].RPS, by[targetBaseline].RPS, c.RPS, by[targetPayload].RPS,
