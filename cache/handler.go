@@ -14,9 +14,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ttlHeader carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and on GET and
-// HEAD with the seconds left before the key expires.
-const ttlHeader = "X-Cache-TTL"
+// ttlHeader (X-Cache-TTL) carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and
+// on GET and HEAD with the seconds left before the key expires. It and etagHeader are spelled as
+// net/http keys headers (textproto's canonical form), which spares an allocation per Get or Set;
+// header names are case-insensitive, and net/http sends these spellings either way.
+const (
+	ttlHeader  = "X-Cache-Ttl"
+	etagHeader = "Etag"
+)
 
 // keyHandler serves GET, HEAD, PUT and DELETE on cache/{key}.
 type keyHandler struct {
@@ -66,7 +71,7 @@ func (h *keyHandler) get(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("ETag", st.etag)
+	hdr.Set(etagHeader, st.etag)
 	if st.ttl > 0 {
 		hdr.Set(ttlHeader, strconv.FormatInt(int64((st.ttl+time.Second-1)/time.Second), 10))
 	}
@@ -137,7 +142,7 @@ func (h *keyHandler) put(w http.ResponseWriter, r *http.Request, key string) {
 		writeProblem(w, http.StatusPreconditionFailed, "precondition-failed", "the key's current state does not match If-Match or If-None-Match")
 		return
 	}
-	w.Header().Set("ETag", e.etag)
+	w.Header().Set(etagHeader, e.etag)
 	if res == 1 {
 		w.Header().Set("Location", r.URL.EscapedPath())
 		w.WriteHeader(http.StatusCreated)

@@ -71,7 +71,7 @@ func (a *App) serveRoute(w http.ResponseWriter, r *http.Request) bool {
 // becomes a 500 problem when nothing was written yet, and logDone records the invocation.
 func (a *App) serveForwarded(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
-	st := newInvocationState(r.Context(), a.logger, fn, r.Header.Get("X-Azure-Functions-InvocationId"), false)
+	st := newInvocationState(r.Context(), a.logger, fn, r.Header.Get(invocationIDHeader), false)
 	sw := &statusWriter{ResponseWriter: w}
 	h, _ := a.handlers(strings.ToLower(fn.Name))
 	if h == nil {

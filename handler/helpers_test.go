@@ -13,7 +13,7 @@ import (
 )
 
 // writeRoot builds a script root with host.json and one folder per function.json text.
-func writeRoot(t *testing.T, hostJSON string, functions map[string]string) string {
+func writeRoot(t testing.TB, hostJSON string, functions map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "host.json"), []byte(hostJSON), 0o644); err != nil {

@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// invocationIDHeader is the host's X-Azure-Functions-InvocationId in the form net/http keys it
+// by (textproto's canonical form), so looking it up on every request allocates nothing.
+const invocationIDHeader = "X-Azure-Functions-Invocationid"
+
 // invocationKey is the context key of the current invocation's state.
 type invocationKey struct{}
 

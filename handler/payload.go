@@ -26,7 +26,7 @@ type payloadResponse struct {
 // handling apply (its log lines already went to stdout through slog).
 func (a *App) servePayload(w http.ResponseWriter, r *http.Request, fn *Function) {
 	start := time.Now()
-	id := r.Header.Get("X-Azure-Functions-InvocationId")
+	id := r.Header.Get(invocationIDHeader)
 	st := newInvocationState(r.Context(), a.logger, fn, id, true)
 	logger := st.log()
 	var ctx context.Context = st
