@@ -55,7 +55,10 @@ func (r *results) markdown() string {
 		p("")
 		p("## 1. Warm request path")
 		p("")
-		p("Median of %d trials per figure; throughput counts successful requests only.", r.Warm.Cells[0].Trials)
+		first := r.Warm.Cells[0]
+		last := r.Warm.Cells[len(r.Warm.Cells)-1]
+		p("Median of the trials per figure: %d of %.2f s at concurrency %d, %d of %.2f s at %d; throughput counts successful requests only.",
+			first.Trials, first.TrialS, first.Conc, last.Trials, last.TrialS, last.Conc)
 		p("")
 		p("| Operation | Conc. | Target | req/s | p50 µs | p99 µs | failed |")
 		p("|---|---:|---|---:|---:|---:|---:|")

@@ -33,6 +33,7 @@ type cell struct {
 	Conc     int     `json:"concurrency"`
 	Target   string  `json:"target"`
 	Trials   int     `json:"trials"`
+	TrialS   float64 `json:"trial_s"` // length of one trial, seconds
 	RPS      float64 `json:"rps"`
 	P50us    float64 `json:"p50_us"`
 	P99us    float64 `json:"p99_us"`
@@ -240,7 +241,7 @@ func measure(ctx context.Context, t *warmTargets, targets []string, kind string,
 	}
 	var out []cell
 	for _, name := range targets {
-		out = append(out, cell{Op: kind, Conc: conc, Target: name, Trials: trials,
+		out = append(out, cell{Op: kind, Conc: conc, Target: name, Trials: trials, TrialS: dur.Seconds(),
 			RPS: median(rps[name]), P50us: median(p50[name]), P99us: median(p99[name]), Failed: failed[name], Requests: reqs[name],
 			RPSSpread: spread(rps[name]), P50Spread: spread(p50[name]), rpsTrials: rps[name], p50Trials: p50[name]})
 	}
@@ -268,7 +269,11 @@ func runWarm(ctx context.Context, s *stack, cfg config) (warmResults, error) {
 	t.warmUp(ctx, warmAll, opKinds, 50, cfg.warmup) // every connection pool at the highest concurrency
 	for _, conc := range []int{1, 50} {
 		for _, kind := range opKinds {
-			cells := measure(ctx, t, warmAll, kind, conc, cfg.trials, cfg.trialDur)
+			trials, dur := cfg.trials, cfg.trialDur
+			if conc > 1 {
+				trials, dur = cfg.loadTrials, cfg.loadTrialDur
+			}
+			cells := measure(ctx, t, warmAll, kind, conc, trials, dur)
 			res.Cells = append(res.Cells, cells...)
 			by := map[string]cell{}
 			for _, c := range cells {
