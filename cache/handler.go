@@ -15,9 +15,9 @@ import (
 )
 
 // ttlHeader (X-Cache-TTL) carries a TTL in whole seconds: on PUT as an alternative to ?ttl=, and
-// on GET and HEAD with the seconds left before the key expires. It and etagHeader are spelled as
-// net/http keys headers (textproto's canonical form), which spares an allocation per Get or Set;
-// header names are case-insensitive, and net/http sends these spellings either way.
+// on GET and HEAD with the seconds left before the key expires. It and etagHeader are spelled the
+// way net/http keys headers (textproto's canonical form), which spares an allocation per Get or
+// Set; header names are case-insensitive, and net/http sends these spellings either way.
 const (
 	ttlHeader  = "X-Cache-Ttl"
 	etagHeader = "Etag"
