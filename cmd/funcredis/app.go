@@ -52,19 +52,23 @@ var modulePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9
 
 // newApp creates dir, a standalone app: go.mod requiring funcredis as o.Req says (with
 // funcredis's commands as tools), host.json, the functions, cmd/handler, the local settings,
-// azure.yaml and infra/, a Makefile and a README. It does not run go mod tidy.
-func newApp(dir string, o appOptions, out io.Writer) error {
+// azure.yaml and infra/, a Makefile and a README. It does not run go mod tidy. When writing
+// fails half-way, it removes what it wrote, so that dir is as before and a retry starts clean.
+func newApp(dir string, o appOptions, out io.Writer) (err error) {
 	if !modulePattern.MatchString(o.Module) {
 		return fmt.Errorf("module path %q: want something like example.com/orders-api", o.Module)
 	}
 	if err := checkFolders(o); err != nil {
 		return err
 	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case err == nil && len(entries) > 0:
 		return fmt.Errorf("%s exists and is not empty", dir)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("new app: %w", err)
 	}
+	existed := err == nil
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("new app: %w", err)
@@ -90,6 +94,11 @@ func newApp(dir string, o appOptions, out io.Writer) error {
 	if files["azure.yaml"], err = azureYAML(files["azure.yaml"], d.Name); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			removeWritten(dir, existed)
+		}
+	}()
 	if err := writeFiles(dir, files); err != nil {
 		return err
 	}
@@ -107,6 +116,19 @@ func newApp(dir string, o appOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "created %s: module %s, requiring %s\n", dir, o.Module, how)
 	return nil
+}
+
+// removeWritten undoes a newApp that failed after it began writing: dir goes, or, when it
+// existed (empty) before, what is in it.
+func removeWritten(dir string, existed bool) {
+	if !existed {
+		_ = os.RemoveAll(dir)
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
 }
 
 // checkFolders refuses function folder names the host would refuse or that the app already uses.

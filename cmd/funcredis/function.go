@@ -96,11 +96,12 @@ func render(dir string, d any) (map[string][]byte, error) {
 func writeFiles(dir string, files map[string][]byte) error {
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
+		// Their errors name the operation and the path already ("write <path>: …").
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+			return err
 		}
 		if err := os.WriteFile(p, body, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
+			return err
 		}
 	}
 	return nil
