@@ -55,7 +55,7 @@ var (
 		trials: 15, coldTrials: 10, failoverTrials: 3,
 		trialDur: time.Second / 3, warmup: 300 * time.Millisecond,
 		loadTrials: 9, loadTrialDur: time.Second,
-		allocRuns: 2000, rttTrials: 15,
+		allocRuns: 2000, rttTrials: 30,
 		shortLifetime: 3 * time.Second, rotationDur: 60 * time.Second,
 		outageLifetime: 6 * time.Second, recoverTail: 10 * time.Second,
 		memRequests: 100_000, memLifetime: 2 * time.Second, memRotDur: 180 * time.Second,

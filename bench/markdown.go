@@ -198,7 +198,8 @@ func (r *results) rttMarkdown(p func(string, ...any)) {
 	p("")
 	p("The gateway delays each direction of the connections it accepts by half the round-trip time (RTT), and a client's first bytes by one more")
 	p("(the TCP handshake), since netem is not available here (`Gateway.SetRoundTrip`). Each RTT starts its own processes, so every connection")
-	p("pays it. Concurrency 1, medians of %d trials; a is go-redis alone (one round trip per command).", r.RTT.Levels[0].Cells[0].Trials)
+	p("pays it. Concurrency 1, medians of %d trials of %.2f s; a is go-redis alone (one round trip per command).",
+		r.RTT.Levels[0].Cells[0].Trials, r.RTT.Levels[0].Cells[0].TrialS)
 	p("")
 	p("| RTT | Operation | Target | p50 µs | p99 µs | req/s | failed |")
 	p("|---|---|---|---:|---:|---:|---:|")
