@@ -1,8 +1,8 @@
 // Command bench is the funcredis benchmark harness (`make bench`, `make bench QUICK=1`). In one run
 // on one machine, against one redis-server behind the TLS gateway and the Entra token service, it
 // measures the warm request path of bin/handler against a raw go-redis floor and a minimal
-// net/http + go-redis baseline, allocations per request, the warm path and the per-invocation
-// anti-pattern at round-trip times of 0, 0.5 and 1 ms between the handler and Redis, cold start,
+// net/http + go-redis baseline, allocations and CPU time per request, the warm path and the
+// per-invocation anti-pattern at round-trip times of 0, 0.5 and 1 ms between the handler and Redis, cold start,
 // token rotation under load, idle-then-burst, identity endpoint outages, failover, memory, and
 // large RESP-like values straight to a bare redis-server across rotations, and writes
 // bench/results/latest.json and latest.md (quick.json and quick.md with -quick).
@@ -29,6 +29,8 @@ type config struct {
 	loadTrials                         int           // the warm phase's trials at concurrency 50
 	loadTrialDur                       time.Duration // their length
 	allocRuns                          int
+	cpuRounds                          int           // the cpu phase's rounds per operation
+	cpuRoundDur                        time.Duration // each target's share of a round
 	rttTrials                          int
 	shortLifetime, rotationDur         time.Duration
 	outageLifetime, recoverTail        time.Duration
@@ -55,7 +57,7 @@ var (
 		trials: 15, coldTrials: 10, failoverTrials: 3,
 		trialDur: time.Second / 3, warmup: 300 * time.Millisecond,
 		loadTrials: 9, loadTrialDur: time.Second,
-		allocRuns: 2000, rttTrials: 30,
+		allocRuns: 2000, cpuRounds: 6, cpuRoundDur: 2 * time.Second, rttTrials: 30,
 		shortLifetime: 3 * time.Second, rotationDur: 60 * time.Second,
 		outageLifetime: 6 * time.Second, recoverTail: 10 * time.Second,
 		memRequests: 100_000, memLifetime: 2 * time.Second, memRotDur: 180 * time.Second,
@@ -65,7 +67,7 @@ var (
 		trials: 3, coldTrials: 3, failoverTrials: 1,
 		trialDur: 150 * time.Millisecond, warmup: 100 * time.Millisecond,
 		loadTrials: 3, loadTrialDur: 150 * time.Millisecond,
-		allocRuns: 500, rttTrials: 3,
+		allocRuns: 500, cpuRounds: 2, cpuRoundDur: 300 * time.Millisecond, rttTrials: 3,
 		shortLifetime: 3 * time.Second, rotationDur: 12 * time.Second,
 		outageLifetime: 4 * time.Second, recoverTail: 4 * time.Second,
 		memRequests: 30_000, memLifetime: 2 * time.Second, memRotDur: 10 * time.Second,
@@ -74,7 +76,7 @@ var (
 )
 
 // phases in run order.
-var phases = []string{"warm", "allocs", "rtt", "cold", "rotation", "idle", "outage", "failover", "memory", "bare"}
+var phases = []string{"warm", "allocs", "cpu", "rtt", "cold", "rotation", "idle", "outage", "failover", "memory", "bare"}
 
 var started = time.Now()
 
@@ -139,6 +141,11 @@ func run(cfg config, quick bool, out string, only []string) error {
 	if want("allocs") {
 		if res.Allocs, err = runAllocs(ctx, s, cfg); err != nil {
 			return fmt.Errorf("allocations: %w", err)
+		}
+	}
+	if want("cpu") {
+		if res.CPU, err = runCPU(ctx, s, cfg); err != nil {
+			return fmt.Errorf("cpu per request: %w", err)
 		}
 	}
 	if want("rtt") {

@@ -170,21 +170,37 @@ func (r *results) markdown() string {
 	return b.String()
 }
 
-// allocsMarkdown renders the allocations per request.
+// allocsMarkdown renders the allocations and the CPU time per request.
 func (r *results) allocsMarkdown(p func(string, ...any)) {
-	if len(r.Allocs) == 0 {
+	if len(r.Allocs) == 0 && len(r.CPU) == 0 {
 		return
 	}
 	p("")
-	p("## 2. Allocations per request")
+	p("## 2. Allocations and CPU time per request")
+	if len(r.Allocs) > 0 {
+		p("")
+		p("Heap allocations of one request in the handler's ServeHTTP, in process (net/http's own reading and writing of the request, the same for all,")
+		p("not counted), straight to redis-server; (c) is handler.App over the function folders with the cache function on a pool.Pool, logging JSON at Info.")
+		p("")
+		p("| Operation | Target | allocs / request | bytes / request |")
+		p("|---|---|---:|---:|")
+		for _, a := range r.Allocs {
+			p("| %s | %s | %.1f | %.0f |", a.Op, a.Target, a.Allocs, a.Bytes)
+		}
+	}
+	if len(r.CPU) == 0 {
+		return
+	}
 	p("")
-	p("Heap allocations of one request in the handler's ServeHTTP, in process (net/http's own reading and writing of the request, the same for all,")
-	p("not counted), straight to redis-server; (c) is handler.App over the function folders with the cache function on a pool.Pool, logging JSON at Info.")
+	p("CPU time per request at concurrency 50 (the cpu phase): %d rounds per operation that alternate the targets, %.1f s each, read from /proc", r.CPU[0].Rounds, r.CPU[0].RoundS)
+	p("(utime + stime of the handler's process and of the bench's, and the machine's busy time). The bench process holds the load generator, the")
+	p("TLS gateway and the token service; other is the rest of the machine's busy time, redis-server's above all. With every core busy, throughput")
+	p("is the inverse of the total, so these split a throughput gap into its parts with less noise than requests per second.")
 	p("")
-	p("| Operation | Target | allocs / request | bytes / request |")
-	p("|---|---|---:|---:|")
-	for _, a := range r.Allocs {
-		p("| %s | %s | %.1f | %.0f |", a.Op, a.Target, a.Allocs, a.Bytes)
+	p("| Operation | Target | requests | handler µs | bench µs | other µs | total µs |")
+	p("|---|---|---:|---:|---:|---:|---:|")
+	for _, c := range r.CPU {
+		p("| %s | %s | %d | %.1f | %.1f | %.1f | %.1f |", c.Op, c.Target, c.Requests, c.HandlerUs, c.BenchUs, c.OtherUs, c.TotalUs)
 	}
 }
 

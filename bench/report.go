@@ -25,6 +25,7 @@ type results struct {
 	Targets   []target         `json:"targets"`
 	Warm      warmResults      `json:"warm"`
 	Allocs    []allocRow       `json:"allocations"`
+	CPU       []cpuRow         `json:"cpu_per_request"`
 	RTT       rttResults       `json:"round_trip_times"`
 	Cold      []coldResult     `json:"cold_start"`
 	Rotation  []rotationResult `json:"rotation"`
@@ -159,6 +160,9 @@ func (r *results) evaluate(ran func(string) bool) []target {
 	if ran("warm") {
 		ts = append(ts, r.warmTargets()...)
 	}
+	if ran("cpu") && len(r.CPU) > 0 {
+		ts = append(ts, r.cpuTarget())
+	}
 	if ran("rtt") && len(r.RTT.Levels) > 1 {
 		ts = append(ts, r.rttTargets()...)
 	}
@@ -223,6 +227,24 @@ func (r *results) evaluate(ran func(string) bool) []target {
 			Met: b.Requests > 0 && b.Failed == 0 && b.Mismatched == 0 && b.RetiredBusy == 0 && b.Rotations >= 2})
 	}
 	return ts
+}
+
+// cpuTarget reports the cpu phase: (b)'s CPU time per request over (c)'s, all processes, which
+// is the throughput ratio a machine whose cores are all busy gives, and the same for (b-fn).
+func (r *results) cpuTarget() target {
+	by := map[[2]string]cpuRow{}
+	for _, row := range r.CPU {
+		by[[2]string{row.Target, row.Op}] = row
+	}
+	var got []string
+	for _, op := range opKinds {
+		b, fn, c := by[[2]string{targetBaseline, op}], by[[2]string{targetBaseFn, op}], by[[2]string{targetHandler, op}]
+		if c.TotalUs > 0 && fn.TotalUs > 0 {
+			got = append(got, fmt.Sprintf("%s %.2f (%.0f / %.0f µs; b-fn %.2f)", op, b.TotalUs/c.TotalUs, b.TotalUs, c.TotalUs, b.TotalUs/fn.TotalUs))
+		}
+	}
+	return target{Name: "CPU time per request at concurrency 50, all processes: (b)'s over (c)'s", Report: true,
+		Want: "reported: the throughput ratio of a machine whose cores are all busy", Got: strings.Join(got, ", ")}
 }
 
 // warmTargets are the warm phase's targets: (c) against (b) on loopback.
