@@ -176,9 +176,9 @@ func TestNewApp(t *testing.T) {
 		t.Fatalf("funcredis new: %v\n%s%s", err, out.String(), stderr.String())
 	}
 	t.Setenv("GOWORK", "off")
-	makeIn(t, dir, "new-function", "NAME=orders")
-	makeIn(t, dir, "test")
-	makeIn(t, dir, "package")
+	runIn(t, dir, "make", "new-function", "NAME=orders")
+	runIn(t, dir, "make", "test")
+	runIn(t, dir, "make", "package")
 	for _, f := range []string{"bin/handler", "host.json", "hello/function.json", "nightly/function.json", "orders/function.json", "cache/function.json"} {
 		if _, err := os.Stat(filepath.Join(dir, "dist", f)); err != nil {
 			t.Errorf("make package: %v", err)
@@ -190,13 +190,13 @@ func TestNewApp(t *testing.T) {
 	serves(t, dir)
 }
 
-// makeIn runs make with args in dir and fails the test with its output if it fails.
-func makeIn(t *testing.T, dir string, args ...string) {
+// runIn runs name with args in dir and fails the test with its output if it fails.
+func runIn(t *testing.T, dir, name string, args ...string) {
 	t.Helper()
-	cmd := exec.Command("make", args...)
+	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make %s: %v\n%s", strings.Join(args, " "), err, b)
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
 	}
 }
 

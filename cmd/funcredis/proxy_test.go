@@ -47,14 +47,14 @@ func TestNewAppFromModuleProxy(t *testing.T) {
 	t.Setenv("GOTOOLCHAIN", "local")
 
 	dir := filepath.Join(tmp, "orders-api")
-	goIn(t, tmp, "run", module+"/cmd/funcredis@"+proxyVersion, "new", "-module", "example.com/orders-api", "-with-cache", dir)
+	runIn(t, tmp, "go", "run", module+"/cmd/funcredis@"+proxyVersion, "new", "-module", "example.com/orders-api", "-with-cache", dir)
 	mod := read(t, filepath.Join(dir, "go.mod"))
 	if !strings.Contains(mod, module+" "+proxyVersion) || strings.Contains(mod, "replace") {
 		t.Errorf("go.mod of the new app:\n%s\nwant it to require %s %s with no replace", mod, module, proxyVersion)
 	}
-	goIn(t, dir, "build", "./...")
-	goIn(t, dir, "vet", "./...")
-	goIn(t, dir, "tool", "-n", "funcredis")
+	runIn(t, dir, "go", "build", "./...")
+	runIn(t, dir, "go", "vet", "./...")
+	runIn(t, dir, "go", "tool", "-n", "funcredis")
 }
 
 // publish writes the file proxy entries of module at proxyVersion into dir: list, .info, .mod
@@ -77,17 +77,9 @@ func publish(t *testing.T, repo string, files []string, dir string) {
 	}
 	must(t, zw.Close())
 	must(t, os.WriteFile(filepath.Join(dir, proxyVersion+".zip"), buf.Bytes(), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, proxyVersion+".mod"), []byte(read(t, filepath.Join(repo, "go.mod"))), 0o644))
+	mod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, proxyVersion+".mod"), mod, 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, proxyVersion+".info"), []byte(`{"Version":"`+proxyVersion+`","Time":"2026-11-30T00:00:00Z"}`), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "list"), []byte(proxyVersion+"\n"), 0o644))
-}
-
-// goIn runs the go command with args in dir and fails the test with its output if it fails.
-func goIn(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
-	}
 }
