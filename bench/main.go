@@ -2,10 +2,11 @@
 // on one machine, against one redis-server behind the TLS gateway and the Entra token service, it
 // measures the warm request path of bin/handler against a raw go-redis floor and a minimal
 // net/http + go-redis baseline, allocations and CPU time per request, the warm path and the
-// per-invocation anti-pattern at round-trip times of 0, 0.5 and 1 ms between the handler and Redis, cold start,
-// token rotation under load, idle-then-burst, identity endpoint outages, failover, memory, and
-// large RESP-like values straight to a bare redis-server across rotations, and writes
-// bench/results/latest.json and latest.md (quick.json and quick.md with -quick).
+// per-invocation anti-pattern at round-trip times of 0, 0.5 and 1 ms between the handler and
+// Redis, cold start, token rotation under load, idle-then-burst, identity endpoint outages,
+// failover, memory, and large RESP-like values straight to a bare redis-server across
+// rotations, and writes bench/results/latest.json and latest.md (quick.json and quick.md with
+// -quick).
 //
 // It is a main package with no tests, so `go test ./...` never runs it.
 package main
