@@ -91,7 +91,8 @@ var fairness = []string{
 		"of their ratios trial by trial (each trial runs every target once, back to back, so the machine's drift between trials cancels).",
 	"Latencies are exact: every request's duration is kept and sorted (nearest-rank percentiles).",
 	"A round-trip time (RTT) between the handler and Redis is the gateway's: it delays each direction of the connections it accepts by half of it, " +
-		"the client's first bytes by one more (the TCP handshake), with nanosleep (Go's timers wake no sooner than 1 ms). The token service is not " +
+		"the client's first bytes by one more (the TCP handshake), on timerfds that Go's netpoller watches (its own timers wake no sooner than 1 ms; " +
+		"nanosleep would block a thread per delay and double the CPU a request costs at 1 ms). The token service is not " +
 		"delayed: the identity endpoint is local to a Functions instance. Each RTT starts its own processes.",
 	"Allocations are counted in process with runtime.MemStats around the handler's ServeHTTP (not net/http's reading and writing of the request), " +
 		"straight to redis-server, the fewest of three rounds.",
