@@ -70,11 +70,19 @@ func newConn(g *Gateway, client, backend net.Conn) *conn {
 	return &conn{g: g, client: client, backend: backend, done: make(chan struct{})}
 }
 
-// close closes both sides once and reports whether this call did it.
+// close closes both sides once and reports whether this call did it. Stats count the close
+// before the client's side closes, so that a client that saw it finds it there.
 func (c *conn) close(reason closeReason) bool {
 	first := false
 	c.once.Do(func() {
 		first = true
+		c.g.remove(c)
+		switch reason {
+		case closeExpired:
+			c.g.counters.closedExpired.Add(1)
+		case closeFault:
+			c.g.counters.closedFault.Add(1)
+		}
 		close(c.done)
 		c.client.Close()
 		c.backend.Close()
@@ -83,13 +91,6 @@ func (c *conn) close(reason closeReason) bool {
 			c.timer.Stop()
 		}
 		c.mu.Unlock()
-		c.g.remove(c)
-		switch reason {
-		case closeExpired:
-			c.g.counters.closedExpired.Add(1)
-		case closeFault:
-			c.g.counters.closedFault.Add(1)
-		}
 	})
 	return first
 }
