@@ -20,7 +20,8 @@ type timer struct {
 	rc syscall.RawConn
 }
 
-// timers holds the timerfds that are not waiting: one per waiting goroutine at most.
+// timers holds the idle timerfds: a wait takes one and gives it back, so there are about as many
+// as waits at once.
 var timers = sync.Pool{New: func() any {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
