@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,9 @@ func startProc(dir, name, path string, env []string, args ...string) (*proc, err
 		return nil, fmt.Errorf("%s log: %w", name, err)
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(env, "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	// Clipped: callers pass one env to several servers (startTargets), and appending into its
+	// spare capacity would make every server's slice end with the last server's port.
+	cmd.Env = append(slices.Clip(env), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = f, f
 	p := &proc{name: name, cmd: cmd, port: port, exited: make(chan struct{}), log: f}
 	p.started = time.Now()
