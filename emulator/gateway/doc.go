@@ -30,10 +30,11 @@
 //   - AUTH inside MULTI/EXEC authenticates at the server but does not move
 //     the connection's expiry.
 //   - A token's RS256 signature is verified the first time it is seen and
-//     remembered; its claims (expiry, not-before, issuer, audience) and the
-//     access policy are checked on every AUTH. The answers are those of
-//     verifying every time, and the CPU of 30 verifications of one token per
-//     rotation stays off the cores the bench measures.
+//     remembered while the key set holds the key that signed it; its claims
+//     (expiry, not-before, issuer, audience) and the access policy are
+//     checked on every AUTH. The answers are those of verifying every time,
+//     and the CPU of 30 verifications of one token per rotation stays off
+//     the cores the bench measures.
 //   - After CLIENT REPLY OFF|SKIP or MONITOR the gateway can no longer match
 //     replies to commands; it then treats a verified AUTH as successful when
 //     it forwards it.

@@ -60,6 +60,15 @@ func (ks *keySet) key(t *jwt.Token) (any, error) {
 	return nil, keyError(kid)
 }
 
+// holds reports whether kid still resolves to key, without fetching: a key set that a JWKS fetch
+// has replaced no longer vouches for the tokens its old keys verified.
+func (ks *keySet) holds(kid string, key *rsa.PublicKey) bool {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k, ok := ks.lookup(kid)
+	return ok && k == key
+}
+
 func (ks *keySet) lookup(kid string) (*rsa.PublicKey, bool) {
 	if kid == "" && len(ks.keys) == 1 {
 		for _, k := range ks.keys {

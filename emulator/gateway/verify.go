@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"sync"
@@ -45,14 +46,22 @@ type identity struct {
 // token, and each RS256 verification (about 45 µs) is CPU the gateway takes from the cores the
 // bench measures, where Azure's takes none of the client's. The claims (expiry, not-before,
 // issuer, audience) are validated on every AUTH, so a token that has expired since is refused as
-// before; a token with any byte changed is another token and is verified in full.
+// before; a token with any byte changed is another token and is verified in full, and so is a
+// remembered token whose signing key the key set no longer holds.
 type verifier struct {
 	parser    *jwt.Parser
 	validator *jwt.Validator
 	keys      *keySet
 
 	mu     sync.Mutex
-	signed map[string]*claims // tokens whose signature verified, at most maxSigned
+	signed map[string]signedToken // tokens whose signature verified, at most maxSigned
+}
+
+// signedToken is a token whose signature verified: its claims, and the key that verified it.
+type signedToken struct {
+	claims *claims
+	kid    string
+	key    *rsa.PublicKey
 }
 
 // maxSigned bounds verifier.signed: a token lives about an hour, and a client holds one or two.
@@ -69,7 +78,7 @@ func newVerifier(cfg Config) *verifier {
 		parser:    jwt.NewParser(append(opts, jwt.WithValidMethods([]string{"RS256"}))...),
 		validator: jwt.NewValidator(opts...),
 		keys:      newKeySet(cfg.Keys, cfg.JWKSURL),
-		signed:    make(map[string]*claims),
+		signed:    make(map[string]signedToken),
 	}
 }
 
@@ -77,15 +86,23 @@ func newVerifier(cfg Config) *verifier {
 // is refused.
 func (v *verifier) verify(user, token string) (identity, string) {
 	v.mu.Lock()
-	c, ok := v.signed[token]
+	st, ok := v.signed[token]
 	v.mu.Unlock()
+	c := st.claims
 	var err error
-	if ok {
+	if ok && v.keys.holds(st.kid, st.key) {
 		err = v.validator.Validate(c)
 	} else {
-		c = new(claims)
-		if _, err = v.parser.ParseWithClaims(token, c, v.keys.key); err == nil {
-			v.remember(token, c)
+		c, st = new(claims), signedToken{}
+		keyOf := func(t *jwt.Token) (any, error) {
+			k, err := v.keys.key(t)
+			st.kid, _ = t.Header["kid"].(string)
+			st.key, _ = k.(*rsa.PublicKey)
+			return k, err
+		}
+		if _, err = v.parser.ParseWithClaims(token, c, keyOf); err == nil {
+			st.claims = c
+			v.remember(token, st)
 		}
 	}
 	if err != nil {
@@ -101,13 +118,13 @@ func (v *verifier) verify(user, token string) (identity, string) {
 }
 
 // remember notes that token's signature verified, forgetting the others when there are too many.
-func (v *verifier) remember(token string, c *claims) {
+func (v *verifier) remember(token string, st signedToken) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.signed) >= maxSigned {
 		clear(v.signed)
 	}
-	v.signed[token] = c
+	v.signed[token] = st
 }
 
 // reasonFor classifies a jwt parse or validation error.

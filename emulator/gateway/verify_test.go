@@ -35,3 +35,23 @@ func TestVerifierChecksClaimsEveryTime(t *testing.T) {
 		}
 	})
 }
+
+// A remembered token is verified again once the key set no longer holds the key that signed it,
+// as a JWKS fetch after a key rollover would leave it: here the same kid now names another key.
+func TestVerifierForgetsTokensOfReplacedKeys(t *testing.T) {
+	old, next := newSigner(t), newSigner(t)
+	v := newVerifier(Config{Issuer: testIssuer, Keys: map[string]*rsa.PublicKey{old.kid: &old.key.PublicKey}})
+	tok := old.token(t, testOID, time.Minute)
+	if _, reason := v.verify(testOID, tok); reason != "" {
+		t.Fatalf("AUTH with a valid token: %q", reason)
+	}
+	v.keys.mu.Lock()
+	v.keys.keys = map[string]*rsa.PublicKey{next.kid: &next.key.PublicKey}
+	v.keys.mu.Unlock()
+	if _, reason := v.verify(testOID, tok); reason != ReasonBadSignature {
+		t.Errorf("the remembered token after its key was replaced: %q, want %q", reason, ReasonBadSignature)
+	}
+	if _, reason := v.verify(testOID, next.token(t, testOID, time.Minute)); reason != "" {
+		t.Errorf("a token of the new key: %q", reason)
+	}
+}
